@@ -1,0 +1,1 @@
+"""dad_studio.fileformat"""
