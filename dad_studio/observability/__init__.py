@@ -1,0 +1,1 @@
+"""dad_studio.observability: per-run OpenTelemetry traces, metrics and logs."""
