@@ -1,0 +1,163 @@
+"""Shared pieces of the run store: file names, JSON encoding, atomic writes, run ids, process liveness.
+
+Kept apart from the writer and the reader so both agree on the same encoding and names (RUNS.md).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import secrets as _secrets
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from dad_studio import __version__
+
+BLOB_THRESHOLD = 64 * 1024
+"""A field whose serialized JSON is longer than this (in bytes) is stored in `blobs/<sha256>`."""
+
+MANIFEST_NAME = "run.json"
+FLOW_SNAPSHOT_NAME = "flow.dad.json"
+EVENTS_NAME = "events.jsonl"
+BLOBS_DIR = "blobs"
+ARTIFACTS_DIR = "artifacts"
+INDEX_NAME = "index.sqlite"
+
+MANIFEST_FIELDS: tuple[str, ...] = (
+    "run_id",
+    "status",
+    "root_component_id",
+    "flow_file",
+    "flow_sha256",
+    "started_at",
+    "ended_at",
+    "previous_run_id",
+    "start_hierarchy_path",
+    "variables",
+    "pid",
+    "host",
+    "dad_studio_version",
+    "counts",
+    "usage",
+)
+"""The manifest keys RUNS.md names; `open` fills in every one, so readers never meet a missing key."""
+
+RESULT_EVENT_TYPES = frozenset({"node_completed", "node_loaded", "node_skipped"})
+"""Events that settle an element's result (the latest one per hierarchy path wins)."""
+
+REDACTED = "***"
+
+
+class RunNotFound(LookupError):
+    """No readable run at that place; the message says where we looked."""
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, UTF-8 friendly: what every line of events.jsonl and every blob uses."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
+def _json_default(obj: Any) -> Any:
+    # A value the engine forgot to turn into JSON must not kill the run's record: convert the known
+    # kinds faithfully, and anything else to its repr (visible in the log, never silently dropped).
+    model_dump = getattr(obj, "model_dump", None)
+    if callable(model_dump):
+        return model_dump(mode="json")
+    if isinstance(obj, _dt.datetime | _dt.date | _dt.time):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, set | frozenset | tuple):
+        return list(obj)
+    if isinstance(obj, bytes | bytearray):
+        return bytes(obj).decode("utf-8", errors="replace")
+    return repr(obj)
+
+
+def utc_timestamp(now: _dt.datetime | None = None) -> str:
+    """UTC with microseconds, e.g. `2025-05-01T12:00:00.123456Z` (the `ts` format of RUNS.md)."""
+    moment = now or _dt.datetime.now(_dt.UTC)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(_dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def new_run_id(prefix: str | None = None, *, rerun: bool = False, now: _dt.datetime | None = None) -> str:
+    """`[<prefix>_](run|rerun)_<YYYYmmdd_HHMMSS>_<6 hex>`; local time, since people read folder names."""
+    if prefix is not None and (not prefix or "/" in prefix or "\\" in prefix or prefix.startswith(".")):
+        raise ValueError(f"invalid run id prefix {prefix!r}")
+    moment = now or _dt.datetime.now()
+    stem = f"{'rerun' if rerun else 'run'}_{moment.strftime('%Y%m%d_%H%M%S')}_{_secrets.token_hex(3)}"
+    return f"{prefix}_{stem}" if prefix else stem
+
+
+def atomic_write(path: Path, data: bytes, *, fsync: bool = True) -> None:
+    """Write temp, fsync, rename: a reader sees the old file or the new one, never half of either."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        if fsync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def host_name() -> str:
+    return socket.gethostname()
+
+
+def process_identity() -> dict[str, Any]:
+    """pid, host and the process start time (Linux), so a recycled pid is not taken for our run."""
+    identity: dict[str, Any] = {"pid": os.getpid(), "host": host_name(), "dad_studio_version": __version__}
+    start = _process_start(os.getpid())
+    if start is not None:
+        identity["pid_start"] = start
+    return identity
+
+
+def _process_start(pid: int) -> str | None:
+    stat = _proc_stat(pid)
+    if stat is None or len(stat) < 20:
+        return None
+    return stat[19]  # field 22 of /proc/<pid>/stat: start time in clock ticks since boot
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) is in parentheses and may contain spaces: split after it.
+    return raw[raw.rfind(")") + 2 :].split()
+
+
+def process_alive(manifest: dict[str, Any]) -> bool:
+    """Whether the process that wrote this manifest is still running on this host."""
+    pid = manifest.get("pid")
+    if not isinstance(pid, int) or pid <= 0 or manifest.get("host") != host_name():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by someone else
+    except OSError:
+        return False
+    stat = _proc_stat(pid)
+    if stat is not None:
+        if stat[0] in ("Z", "X"):
+            return False  # a zombie has ended; only its parent has not reaped it yet
+        recorded = manifest.get("pid_start")
+        if recorded is not None and len(stat) >= 20 and stat[19] != recorded:
+            return False  # the pid now belongs to another process
+    return True

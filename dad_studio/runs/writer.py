@@ -1,0 +1,268 @@
+"""RunWriter: the one place a run's folder is written (RUNS.md).
+
+The hot path is `append`: one `os.write` of one JSON line on an `O_APPEND` descriptor per event, so a
+kill -9 at any instant loses at most the line being written (which the reader drops as torn) and
+nothing is left in a user-space buffer. Large values go to content-addressed blobs first, so the log
+stays small enough to replay quickly. Secrets are redacted before anything reaches the disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+from dad_studio.runs.common import (
+    ARTIFACTS_DIR,
+    BLOB_THRESHOLD,
+    BLOBS_DIR,
+    EVENTS_NAME,
+    FLOW_SNAPSHOT_NAME,
+    MANIFEST_FIELDS,
+    MANIFEST_NAME,
+    REDACTED,
+    atomic_write,
+    dumps,
+    process_identity,
+    utc_timestamp,
+)
+
+Durability = Literal["process", "power"]
+
+_COMMON_KEYS = frozenset({"seq", "ts", "type", "path"})
+_FSYNC_TYPES = frozenset({"node_completed", "run_completed"})
+
+
+class RunWriter:
+    """Writes one run folder; one per run, used from the event loop thread only (not thread-safe)."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        *,
+        durability: Durability = "process",
+        secret_names: Iterable[str] = (),
+        secrets: Iterable[str] = (),
+    ) -> None:
+        if durability not in ("process", "power"):
+            raise ValueError(f"durability must be 'process' or 'power', not {durability!r}")
+        self._run_dir = Path(run_dir)
+        self._durability: Durability = durability
+        self._secret_names = frozenset(secret_names)
+        self._secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
+        # The same secret as it appears inside a JSON string (quotes, backslashes, control characters).
+        self._secret_forms = tuple(
+            {form for s in self._secrets for form in (s, json.dumps(s, ensure_ascii=False)[1:-1])}
+        )
+        self._fd: int | None = None
+        self._closed = False
+        self._manifest: dict[str, Any] = {}
+        self._run_completed: dict[str, Any] | None = None
+        self._made_dirs: set[Path] = set()
+
+    @property
+    def run_dir(self) -> Path:
+        return self._run_dir
+
+    @property
+    def events_path(self) -> Path:
+        return self._run_dir / EVENTS_NAME
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """A copy of the manifest as last written."""
+        return dict(self._manifest)
+
+    # -- opening and the manifest ---------------------------------------------------------------
+
+    def open(self, manifest: dict[str, Any], flow_snapshot: bytes) -> None:
+        """Create the folder, the flow snapshot, run.json (status running) and the event log."""
+        if self._fd is not None or self._closed:
+            raise RuntimeError(f"run writer for {self._run_dir} was already opened")
+        self._run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(self._run_dir / FLOW_SNAPSHOT_NAME, bytes(flow_snapshot), fsync=self._durability == "power")
+        full: dict[str, Any] = {key: None for key in MANIFEST_FIELDS}
+        full.update({"counts": {}, "usage": {}, "variables": {}})
+        full.update(manifest)
+        full.update(process_identity())
+        full["run_id"] = full.get("run_id") or self._run_dir.name
+        full["status"] = "running"
+        full["started_at"] = full.get("started_at") or utc_timestamp()
+        full["flow_sha256"] = full.get("flow_sha256") or hashlib.sha256(flow_snapshot).hexdigest()
+        self._manifest = self._redact(full)
+        self._write_manifest()
+        path = self.events_path
+        _drop_torn_tail(path)
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def update_manifest(self, **fields: Any) -> None:
+        """Merge fields into run.json and rewrite it atomically."""
+        self._manifest.update(self._redact(fields))
+        self._write_manifest()
+
+    def _write_manifest(self) -> None:
+        data = (json.dumps(self._manifest, ensure_ascii=False, indent=2, default=str) + "\n").encode()
+        atomic_write(self._run_dir / MANIFEST_NAME, data)
+
+    # -- the event log --------------------------------------------------------------------------
+
+    def append(self, event: dict[str, Any]) -> None:
+        """Write one event as one line with one write(); durable against kill -9 when it returns."""
+        fd = self._fd
+        if fd is None:
+            raise RuntimeError("RunWriter.append before open() or after close()")
+        if self._secret_names and event.get("type") == "run_started":
+            event = self._redact_variables(event)
+        line = dumps(event)
+        if self._secret_forms and any(form in line for form in self._secret_forms):
+            event = self._scrub(event)
+            line = dumps(event)
+        data = (line + "\n").encode()
+        if len(data) > BLOB_THRESHOLD:
+            event = self._externalize(event)
+            data = (dumps(event) + "\n").encode()
+        written = os.write(fd, data)
+        if written != len(data):  # regular files write everything unless the disk is full; be sure
+            view = memoryview(data)[written:]
+            while view:
+                view = view[os.write(fd, view) :]
+        etype = event.get("type")
+        if etype in _FSYNC_TYPES:
+            if etype == "run_completed":
+                self._run_completed = event
+            if self._durability == "power":
+                os.fsync(fd)
+
+    def _externalize(self, event: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in event.items():
+            if key not in _COMMON_KEYS and value is not None:
+                encoded = dumps(value).encode()
+                if len(encoded) > BLOB_THRESHOLD:
+                    out[key] = self._store_blob(encoded)
+                    continue
+            out[key] = value
+        return out
+
+    # -- blobs and artifacts --------------------------------------------------------------------
+
+    def write_blob(self, data: bytes) -> dict[str, Any]:
+        """Store bytes under blobs/<sha256> (once per content) and return the reference."""
+        return self._store_blob(self._scrub_bytes(bytes(data)))
+
+    def _store_blob(self, data: bytes) -> dict[str, Any]:
+        sha = hashlib.sha256(data).hexdigest()
+        folder = self._run_dir / BLOBS_DIR
+        if folder not in self._made_dirs:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(folder)
+        target = folder / sha
+        if not target.exists():
+            # Written before the event that names it, so a log line never points at a missing blob.
+            atomic_write(target, data, fsync=self._durability == "power")
+        return {"$blob": sha, "size": len(data)}
+
+    def artifact_dir(self, hier_path: str) -> Path:
+        """`artifacts/<hier path with dots as folders>/`, created on first use."""
+        parts = hier_path.split(".")
+        if not hier_path or any(p in ("", ".", "..") or "/" in p or "\\" in p for p in parts):
+            raise ValueError(f"invalid hierarchy path {hier_path!r}")
+        folder = self._run_dir.joinpath(ARTIFACTS_DIR, *parts)
+        if folder not in self._made_dirs:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(folder)
+        return folder
+
+    # -- closing --------------------------------------------------------------------------------
+
+    def close(self, **final_fields: Any) -> None:
+        """Write the final run.json and close the log; a second call does nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if not self._manifest:
+            return  # never opened: there is no folder to finish
+        final: dict[str, Any] = {}
+        if self._run_completed is not None:
+            for key in ("status", "counts", "usage", "duration_ms"):
+                if key in self._run_completed:
+                    final[key] = self._run_completed[key]
+        final.update(final_fields)
+        final.setdefault("ended_at", utc_timestamp())
+        if final.get("status") in (None, "running"):
+            final["status"] = "interrupted"  # closed without saying how the run ended
+        self.update_manifest(**final)
+
+    def __enter__(self) -> RunWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- secrets --------------------------------------------------------------------------------
+
+    def _redact(self, fields: dict[str, Any]) -> dict[str, Any]:
+        if self._secret_names and isinstance(fields.get("variables"), dict):
+            fields = self._redact_variables(fields)
+        if self._secret_forms:
+            fields = self._scrub(fields)
+        return fields
+
+    def _redact_variables(self, fields: dict[str, Any]) -> dict[str, Any]:
+        variables = fields.get("variables")
+        if not isinstance(variables, dict) or not self._secret_names.intersection(variables):
+            return fields
+        redacted = {k: (REDACTED if k in self._secret_names else v) for k, v in variables.items()}
+        return {**fields, "variables": redacted}
+
+    def _scrub(self, value: Any) -> Any:
+        if isinstance(value, str):
+            for secret in self._secrets:
+                if secret in value:
+                    value = REDACTED if value == secret else value.replace(secret, REDACTED)
+            return value
+        if isinstance(value, dict):
+            return {self._scrub(k): self._scrub(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._scrub(v) for v in value]
+        return value
+
+    def _scrub_bytes(self, data: bytes) -> bytes:
+        for secret in self._secrets:
+            data = data.replace(secret.encode(), REDACTED.encode())
+        return data
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a partial last line left by a crash, so appending again starts on a fresh line."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return
+        os.lseek(fd, size - 1, os.SEEK_SET)
+        if os.read(fd, 1) == b"\n":
+            return
+        chunk = 1 << 16
+        end = size
+        while end > 0:
+            start = max(0, end - chunk)
+            os.lseek(fd, start, os.SEEK_SET)
+            block = os.read(fd, end - start)
+            cut = block.rfind(b"\n")
+            if cut >= 0:
+                os.ftruncate(fd, start + cut + 1)
+                return
+            end = start
+        os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)
