@@ -5,6 +5,7 @@ the studio read through `read_run`, `list_runs` and `RunIndex`.
 """
 
 from dad_studio.runs.common import BLOB_THRESHOLD, RunNotFound, new_run_id, utc_timestamp
+from dad_studio.runs.index import RunIndex, list_runs
 from dad_studio.runs.reader import (
     RunRecord,
     copy_artifacts,
@@ -18,12 +19,14 @@ from dad_studio.runs.writer import RunWriter
 
 __all__ = [
     "BLOB_THRESHOLD",
+    "RunIndex",
     "RunNotFound",
     "RunRecord",
     "RunWriter",
     "copy_artifacts",
     "find_run",
     "is_blob_ref",
+    "list_runs",
     "load_previous_results",
     "new_run_id",
     "read_manifest",
