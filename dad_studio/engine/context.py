@@ -1,0 +1,221 @@
+"""RunState (the mutable state of one run) and ExecutionContext (one per component execution).
+
+ExecutionContexts mirror the hierarchy: the root component, every subflow, every for_each
+iteration (at `<loop path>.iter_<i>`). Each knows its parent, its hierarchy path, its component
+definition, its status, the results of its elements, and its variable scope. It is also the
+`$hier{}` lookup (dad_studio.template's HierLookup protocol) for templates of its elements.
+"""
+
+from __future__ import annotations
+
+from collections import ChainMap
+from collections.abc import Iterable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dad_studio.engine.events import EventBus
+from dad_studio.engine.registry import ExecutorRegistry
+from dad_studio.engine.run_context import RunContext
+from dad_studio.model.definitions import ComponentDefinition, EdgeDefinition
+from dad_studio.model.results import NodeResult, Status, Usage
+
+if TYPE_CHECKING:
+    from dad_studio.engine.continuation import LoadPolicy
+    from dad_studio.engine.records import Recorder
+
+__all__ = ["NOT_RUN", "ExecutionContext", "Graph", "RunState"]
+
+
+def _not_run_sentinel() -> Any:
+    """dad_studio.template's NOT_RUN, so `$hier{}` can tell "not run yet" from "no such element"."""
+    from dad_studio.template.hier import NOT_RUN as sentinel
+
+    return sentinel
+
+
+NOT_RUN: Any = _not_run_sentinel()
+
+
+class Graph:
+    """The scheduling view of one component definition, computed once per run."""
+
+    __slots__ = ("edges", "handled", "incoming", "order", "outgoing", "roots")
+
+    def __init__(self, component: ComponentDefinition) -> None:
+        self.edges: list[EdgeDefinition] = list(component.effective_edges())
+        self.order: list[str] = list(component.nodes)
+        self.incoming: dict[str, list[int]] = {nid: [] for nid in self.order}
+        self.outgoing: dict[str, list[int]] = {nid: [] for nid in self.order}
+        for index, edge in enumerate(self.edges):
+            if edge.source not in self.outgoing or edge.target not in self.incoming:
+                missing = edge.source if edge.source not in self.outgoing else edge.target
+                raise ValueError(f"edge {edge.source} -> {edge.target} names no element {missing!r}")
+            self.outgoing[edge.source].append(index)
+            self.incoming[edge.target].append(index)
+        self.roots = [nid for nid in self.order if not self.incoming[nid]]
+        self.handled = frozenset(e.source for e in self.edges if e.on in ("error", "always"))
+        """Elements whose failure is handled by an error / always edge (it does not fail the component)."""
+
+    def downstream(self, start: str) -> set[str]:
+        """Every element reachable from `start` by any edge (start excluded)."""
+        seen: set[str] = set()
+        stack = [start]
+        while stack:
+            nid = stack.pop()
+            for index in self.outgoing[nid]:
+                target = self.edges[index].target
+                if target not in seen:
+                    seen.add(target)
+                    stack.append(target)
+        return seen
+
+
+@dataclass(eq=False)
+class RunState:
+    """Everything a run in progress changes. One per run; never shared."""
+
+    run_context: RunContext
+    bus: EventBus
+    registry: ExecutorRegistry
+    run_id: str
+    run_dir: Path
+    root_id: str
+    flow_dir: Path
+    builtins: dict[str, Any]
+    results: dict[str, NodeResult] = field(default_factory=dict)
+    """Absolute hierarchy path -> result, for every element that ran or was loaded."""
+    known: set[str] = field(default_factory=set)
+    """Every element path that exists so far (for NOT_RUN and "did you mean")."""
+    statuses: dict[str, Status] = field(default_factory=dict)
+    graphs: dict[int, tuple[ComponentDefinition, Graph]] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+    refs: dict[str, ComponentDefinition] = field(default_factory=dict)
+    """Subflows loaded by `ref` during this run, by ref string."""
+    loader: LoadPolicy | None = None
+    recorder: Recorder | None = None
+    input_unavailable: list[str] = field(default_factory=list)
+    """Paths of nodes that failed because input was required and nobody could answer."""
+
+    def graph(self, component: ComponentDefinition) -> Graph:
+        cached = self.graphs.get(id(component))
+        if cached is not None and cached[0] is component:
+            return cached[1]
+        graph = Graph(component)
+        self.graphs[id(component)] = (component, graph)
+        return graph
+
+    def register_component(self, component: ComponentDefinition, path: str) -> None:
+        """Make the elements of a component (and of its inline subflow bodies) known to `$hier{}`."""
+        for nid, node in component.nodes.items():
+            element = f"{path}.{nid}"
+            self.known.add(element)
+            body = node.body
+            if body is not None and node.type != "for_each":
+                self.register_component(body, element)
+
+
+class ExecutionContext:
+    """One component execution: flow, agent, subflow or loop iteration (DAD_EXECUTION_MODEL.md)."""
+
+    __slots__ = ("component", "kind", "loop_vars", "parent", "path", "results", "run", "scope_maps", "status")
+
+    def __init__(
+        self,
+        run: RunState,
+        component: ComponentDefinition,
+        path: str,
+        *,
+        parent: ExecutionContext | None = None,
+        variables: Mapping[str, Any] | None = None,
+        loop_vars: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.run = run
+        self.component = component
+        self.kind = component.kind
+        self.path = path
+        self.parent = parent
+        self.status = Status.PENDING
+        self.results: dict[str, NodeResult] = {}
+        self.loop_vars = dict(loop_vars) if loop_vars else None
+        own = dict(component.variables)
+        if variables:
+            own.update(variables)
+        inherited = parent.scope_maps if parent is not None else []
+        maps: list[MutableMapping[str, Any]] = [self.loop_vars] if self.loop_vars else []
+        maps.append(own)
+        maps.extend(inherited)
+        self.scope_maps: list[MutableMapping[str, Any]] = maps
+        """Variable maps in lookup order: loop vars, this component, enclosing components outward."""
+
+    # -- the execution model's accessors ---------------------------------------------------------
+
+    @property
+    def hier_path(self) -> str:
+        return self.path
+
+    @property
+    def definition(self) -> ComponentDefinition:
+        return self.component
+
+    @property
+    def resources(self) -> Mapping[str, Any]:
+        return self.run.run_context.resources
+
+    @property
+    def events(self) -> EventBus:
+        return self.run.bus
+
+    @property
+    def artifact_root(self) -> Path:
+        return self.run.run_dir / "artifacts"
+
+    def child(
+        self,
+        component: ComponentDefinition,
+        path: str,
+        *,
+        variables: Mapping[str, Any] | None = None,
+        loop_vars: Mapping[str, Any] | None = None,
+    ) -> ExecutionContext:
+        return ExecutionContext(self.run, component, path, parent=self, variables=variables, loop_vars=loop_vars)
+
+    def builtins(self, element_id: str | None = None) -> dict[str, Any]:
+        values = dict(self.run.builtins)
+        values["component_hier_path"] = self.path
+        if element_id is not None:
+            values["element_id"] = element_id
+            values["element_hier_path"] = f"{self.path}.{element_id}"
+        return values
+
+    @property
+    def variables(self) -> ChainMap[str, Any]:
+        """Variables of the component itself (templates of a component, not of one element)."""
+        return ChainMap(*self.scope_maps, self.builtins())
+
+    def node_variables(self, element_id: str) -> ChainMap[str, Any]:
+        return ChainMap(*self.scope_maps, self.builtins(element_id))
+
+    def set_result(self, element_id: str, result: NodeResult) -> None:
+        self.results[element_id] = result
+        self.run.results[f"{self.path}.{element_id}"] = result
+
+    # -- HierLookup (dad_studio.template) --------------------------------------------------------
+
+    @property
+    def current_path(self) -> str:
+        return self.path
+
+    def get_result(self, path: str) -> Any:
+        result = self.run.results.get(path)
+        if result is not None:
+            return result
+        if path in self.run.known:
+            return NOT_RUN
+        raise KeyError(path)
+
+    def element_paths(self) -> Iterable[str]:
+        return self.run.known
+
+    def __repr__(self) -> str:
+        return f"ExecutionContext({self.path!r}, {self.status.value})"

@@ -1,0 +1,70 @@
+"""IsolatedExecution: a run that leaves the process as it found it.
+
+The engine itself never changes the working directory or the environment (two runs may share a
+process), but nodes may: a `python` callable that calls os.chdir, a plugin that sets a variable.
+On exit, normal or not, whatever changed is put back, and the run's records are flushed and closed.
+"""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import Any
+
+from dad_studio.engine.run_context import RunContext
+from dad_studio.engine.runner import ComponentRunner, RunResult
+
+__all__ = ["IsolatedExecution"]
+
+
+class IsolatedExecution:
+    """`async with IsolatedExecution(run_context) as execution: result = await execution.run(runner)`."""
+
+    def __init__(self, run_context: RunContext) -> None:
+        self.run_context = run_context
+        self._environ: dict[str, str] | None = None
+        self._cwd: str | None = None
+        self._runners: list[ComponentRunner] = []
+
+    async def __aenter__(self) -> IsolatedExecution:
+        self._environ = dict(os.environ)
+        self._cwd = os.getcwd()
+        if self.run_context.run_id is None:
+            self.run_context.setup_run()
+        return self
+
+    async def run(self, runner: ComponentRunner) -> RunResult:
+        if runner.run_context is not self.run_context:
+            raise ValueError("the runner was built with a different RunContext than this IsolatedExecution")
+        self._runners.append(runner)
+        return await runner.run()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._restore()
+        for runner in self._runners:
+            state = runner.state
+            if state is not None and state.recorder is not None:
+                state.recorder.close(status=_status_for(exc_type))
+
+    def _restore(self) -> None:
+        if self._cwd is not None and os.getcwd() != self._cwd:
+            os.chdir(self._cwd)
+        if self._environ is not None:
+            saved = self._environ
+            for key in [k for k in os.environ if k not in saved]:
+                del os.environ[key]
+            for key, value in saved.items():
+                if os.environ.get(key) != value:
+                    os.environ[key] = value
+
+
+def _status_for(exc_type: Any) -> str:
+    import asyncio
+
+    if exc_type is None:
+        return "completed"
+    if isinstance(exc_type, type) and issubclass(exc_type, asyncio.CancelledError):
+        return "cancelled"
+    return "failed"

@@ -1,0 +1,271 @@
+"""FlowRunner / AgentRunner: run a root component, as a plain awaitable or as an event stream.
+
+    result = await runner.run()
+    async with runner.iter() as run:        # the studio and the CLI
+        async for event in run: ...
+    run.result                              # the RunResult, once the stream has ended
+
+The run itself always ends the same way, whatever stops it (completion, an engine error,
+cancellation): `run_completed` is emitted, async handlers are drained, the records are closed and
+indexed, and subscribers see the end of the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dad_studio.engine.context import ExecutionContext, RunState
+from dad_studio.engine.continuation import prepare_continuation
+from dad_studio.engine.events import EventBus
+from dad_studio.engine.records import Recorder, flow_snapshot
+from dad_studio.engine.registry import ExecutorRegistry
+from dad_studio.engine.run_context import RunContext
+from dad_studio.engine.scheduler import ComponentRun
+from dad_studio.model.definitions import ComponentDefinition
+from dad_studio.model.events import EventType
+from dad_studio.model.node_types import NodeTypeRegistry
+from dad_studio.model.results import Status, Usage
+
+__all__ = ["AgentRunner", "ComponentRunner", "FlowRunner", "RunResult", "RunStream"]
+
+
+@dataclass
+class RunResult:
+    """How a run ended."""
+
+    run_id: str
+    status: Status
+    run_dir: Path | None
+    """None when the run kept no records."""
+    nodes: dict[str, str] = field(default_factory=dict)
+    """Hierarchy path -> status of every element that settled (or was loaded)."""
+    usage: Usage = field(default_factory=Usage)
+    input_unavailable: list[str] = field(default_factory=list)
+    """Nodes that failed because input was required and nothing could answer (CLI exit 3)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status.value,
+            "run_dir": str(self.run_dir) if self.run_dir is not None else None,
+            "nodes": self.nodes,
+        }
+
+
+class RunStream:
+    """What `runner.iter()` yields: an async iterator of events, then `result`."""
+
+    def __init__(self, queue: asyncio.Queue[dict[str, Any] | None], task: asyncio.Task[RunResult]) -> None:
+        self._queue = queue
+        self.task = task
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[dict[str, Any]]:
+        while True:
+            event = await self._queue.get()
+            if event is None:
+                return
+            yield event
+            if event["type"] == EventType.RUN_COMPLETED:
+                return
+
+    @property
+    def result(self) -> RunResult | None:
+        if self.task.done() and not self.task.cancelled() and self.task.exception() is None:
+            return self.task.result()
+        return None
+
+
+class ComponentRunner:
+    """Runs one root component with one RunContext (one run per runner)."""
+
+    def __init__(
+        self,
+        component: ComponentDefinition,
+        run_context: RunContext,
+        *,
+        node_types: NodeTypeRegistry | None = None,
+    ) -> None:
+        self.component = component
+        self.run_context = run_context
+        self.node_types = node_types
+        self._queues: list[asyncio.Queue[dict[str, Any] | None]] = []
+        self.state: RunState | None = None
+        self.result: RunResult | None = None
+
+    @property
+    def root_id(self) -> str:
+        return self.component.id or self.run_context.root_component_id or "root"
+
+    @contextlib.asynccontextmanager
+    async def iter(self) -> AsyncIterator[RunStream]:
+        """Run in the background and stream its events; leaving early cancels the run cleanly."""
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._queues.append(queue)
+        task = asyncio.get_running_loop().create_task(self.run(), name=f"dad-run:{self.root_id}")
+        task.add_done_callback(lambda _t: queue.put_nowait(None))
+        stream = RunStream(queue, task)
+        try:
+            yield stream
+        finally:
+            if not task.done():
+                task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                if not task.cancelled():
+                    raise
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise
+
+    async def run(self) -> RunResult:
+        rc = self.run_context
+        if rc.run_id is None:
+            rc.setup_run()
+        assert rc.run_id is not None and rc.run_dir is not None
+        component = self.component
+        root_id = self.root_id
+        loader = None
+        if rc.previous_run_id is not None:
+            start = None if rc.resume is not None else rc.start_hierarchy_path
+            loader = prepare_continuation(rc.resolved_run_root, rc.previous_run_id, start, component, root_id)
+        registry = ExecutorRegistry(self.node_types)
+        registry_check = ComponentRunCheck(component)
+        registry_check.check()
+        bus = EventBus(rc.event_handlers)
+        flow_dir = rc.flow_path.parent if rc.flow_path is not None else rc.project_root
+        state = RunState(
+            run_context=rc,
+            bus=bus,
+            registry=registry,
+            run_id=rc.run_id,
+            run_dir=rc.run_dir,
+            root_id=root_id,
+            flow_dir=flow_dir,
+            builtins={
+                "run_id": rc.run_id,
+                "run_dir": str(rc.run_dir),
+                "run_root": str(rc.resolved_run_root),
+                "project_root": str(rc.project_root),
+            },
+            loader=loader,
+        )
+        self.state = state
+        variables = {**component.variables, **rc.variables}
+        if rc.records:
+            recorder = Recorder(rc, rc.run_dir)
+            manifest = {
+                "run_id": rc.run_id,
+                "root_component_id": root_id,
+                "flow_file": str(rc.flow_path) if rc.flow_path is not None else None,
+                "previous_run_id": rc.previous_run_id,
+                "start_hierarchy_path": rc.start_hierarchy_path,
+                "variables": variables,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+            }
+            for sink in recorder.open(manifest, flow_snapshot(component)):
+                bus.add_sink(sink)
+            state.recorder = recorder
+        for queue in self._queues:
+            bus._subscribers.append(queue)
+        t0 = time.perf_counter()
+        status = Status.FAILED
+        try:
+            bus.emit(
+                EventType.RUN_STARTED,
+                root_id,
+                {
+                    "run_id": rc.run_id,
+                    "root_component_id": root_id,
+                    "previous_run_id": rc.previous_run_id,
+                    "start_hierarchy_path": rc.start_hierarchy_path,
+                    "variables": variables,
+                },
+            )
+            execution = ExecutionContext(state, component, root_id, variables=rc.variables)
+            state.register_component(component, root_id)
+            status = await ComponentRun(execution).run()
+        except asyncio.CancelledError:
+            status = Status.CANCELLED
+            raise
+        finally:
+            self.result = self._finish(state, status, t0)
+            if status is not Status.CANCELLED:
+                await bus.drain()
+            else:
+                bus.cancel_pending()
+            if state.recorder is not None:
+                state.recorder.close(status=status.value)
+            bus.close_subscribers()
+        return self.result
+
+    def _finish(self, state: RunState, status: Status, t0: float) -> RunResult:
+        counts = dict(Counter(s.value for s in state.statuses.values()))
+        duration_ms = round((time.perf_counter() - t0) * 1000, 3)
+        state.bus.emit(
+            EventType.RUN_COMPLETED,
+            state.root_id,
+            {"status": status.value, "counts": counts, "usage": state.usage.model_dump(), "duration_ms": duration_ms},
+        )
+        return RunResult(
+            run_id=state.run_id,
+            status=status,
+            run_dir=state.run_dir if state.recorder is not None else None,
+            nodes={path: s.value for path, s in state.statuses.items()},
+            usage=state.usage,
+            input_unavailable=list(state.input_unavailable),
+        )
+
+
+class ComponentRunCheck:
+    """Refuse, before anything runs, a definition the scheduler cannot run (edges to nowhere, cycles)."""
+
+    def __init__(self, component: ComponentDefinition) -> None:
+        self.component = component
+
+    def check(self) -> None:
+        self._check(self.component, self.component.id or "root")
+
+    def _check(self, component: ComponentDefinition, path: str) -> None:
+        from dad_studio.engine.context import Graph
+
+        graph = Graph(component)
+        indegree = {nid: len(ins) for nid, ins in graph.incoming.items()}
+        ready = [nid for nid, d in indegree.items() if d == 0]
+        seen = 0
+        while ready:
+            nid = ready.pop()
+            seen += 1
+            for index in graph.outgoing[nid]:
+                target = graph.edges[index].target
+                indegree[target] -= 1
+                if indegree[target] == 0:
+                    ready.append(target)
+        if seen != len(indegree):
+            cyclic = sorted(nid for nid, d in indegree.items() if d > 0)
+            raise ValueError(f"component {path} has a cycle through: {', '.join(cyclic)}")
+        for nid, node in component.nodes.items():
+            body = node.body
+            if body is not None:
+                self._check(body, f"{path}.{nid}")
+
+
+class FlowRunner(ComponentRunner):
+    """Runs a flow definition."""
+
+
+class AgentRunner(ComponentRunner):
+    """Runs an agent definition (its flows and sub-agents are subflow elements)."""
