@@ -1,0 +1,366 @@
+"""RunTelemetry: one run's traces, metrics and logs, fed by the engine's event stream.
+
+Each run gets its own TracerProvider, MeterProvider and LoggerProvider (the global ones are never set),
+so two runs in one process write two separate sets of files. `on_event` is the engine's hot path: it
+updates span state and queues finished spans and metric measurements; a daemon thread per run (and
+`shutdown`) does the encoding and writing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry._logs import SeverityNumber
+from opentelemetry.context import Context
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import LogRecordExporter
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricExporter, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import NonRecordingSpan
+
+from dad_studio.observability.exporters import (
+    BufferedLogProcessor,
+    BufferedSpanProcessor,
+    FanOutMetricExporter,
+    JsonlLogExporter,
+    JsonlMetricExporter,
+    JsonlSpanExporter,
+)
+from dad_studio.observability.settings import ObservabilitySettings
+from dad_studio.observability.spans import SpanBuilder, model_of, ts_to_ns
+
+_log = logging.getLogger(__name__)
+_SCOPE_NAME = "dad_studio"
+_RUN_LOGGER_PARENT = "dad_studio.run"
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("dad-studio")
+    except Exception:
+        return "0"
+
+
+def severity_of(levelno: int) -> SeverityNumber:
+    """stdlib level -> OpenTelemetry severity (DEBUG 5, INFO 9, WARN 13, ERROR 17, FATAL 21)."""
+    if levelno < logging.DEBUG:
+        return SeverityNumber.TRACE
+    for floor, base in ((logging.CRITICAL, 21), (logging.ERROR, 17), (logging.WARNING, 13), (logging.INFO, 9)):
+        if levelno >= floor:
+            return SeverityNumber(min(base + (levelno - floor), base + 3))
+    return SeverityNumber(min(5 + levelno - logging.DEBUG, 8))
+
+
+_SEVERITY_TEXT = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+
+
+class _RunLogHandler(logging.Handler):
+    """Bridges this run's stdlib logger to its LoggerProvider, correlated with the span at `dad_path`."""
+
+    def __init__(self, telemetry: RunTelemetry, level: int) -> None:
+        super().__init__(level)
+        self._telemetry = telemetry
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            attributes: dict[str, Any] = {
+                "code.file.path": record.pathname,
+                "code.function.name": record.funcName,
+                "code.line.number": record.lineno,
+                "logger.name": record.name,
+            }
+            path = getattr(record, "dad_path", None)
+            if path:
+                attributes["dad.hier_path"] = str(path)
+            if record.exc_info and record.exc_info[0] is not None:
+                attributes["exception.type"] = record.exc_info[0].__name__
+                attributes["exception.message"] = str(record.exc_info[1])
+                attributes["exception.stacktrace"] = logging.Formatter().formatException(record.exc_info)
+            self._telemetry.emit_log(
+                record.getMessage(),
+                levelno=record.levelno,
+                path=str(path) if path else None,
+                timestamp_ns=int(record.created * 1e9),
+                attributes=attributes,
+            )
+        except Exception:
+            self.handleError(record)
+
+
+class RunTelemetry:
+    """The telemetry of one run; see the module docstring. Safe to feed from one thread at a time."""
+
+    def __init__(
+        self,
+        run_dir: Path | None,
+        settings: ObservabilitySettings | None = None,
+        *,
+        run_id: str,
+        resource_attributes: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings or ObservabilitySettings()
+        self.run_id = run_id
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.errors: list[str] = []
+        """Export failures (a collector down, a full disk): the run goes on, these say what was lost."""
+        self._closed = False
+        self.resource = Resource.create(
+            {"service.name": "dad-studio", "dad.run_id": run_id, **dict(resource_attributes or {})}
+        )
+        scope = InstrumentationScope(_SCOPE_NAME, _version())
+        s = self.settings
+        endpoint = s.otlp_endpoint.rstrip("/") if s.otlp_endpoint else None
+
+        self._span_processor: BufferedSpanProcessor | None = None
+        self._spans: SpanBuilder | None = None
+        self.tracer_provider = TracerProvider(resource=self.resource, shutdown_on_exit=False)
+        if s.traces:
+            span_exporters: list[SpanExporter] = []
+            if self.run_dir is not None:
+                span_exporters.append(JsonlSpanExporter(self.run_dir))
+            if endpoint:
+                from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+                span_exporters.append(
+                    OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces", headers=s.otlp_headers, timeout=s.otlp_timeout_s)
+                )
+            self._span_processor = BufferedSpanProcessor(span_exporters, self._on_error)
+            self._span_processor.wake = self._wake_flusher
+            self.tracer_provider.add_span_processor(self._span_processor)
+            self._spans = SpanBuilder(self._span_processor.on_end, run_id=run_id, resource=self.resource, scope=scope)
+
+        self._metric_reader: PeriodicExportingMetricReader | None = None
+        self._measurements: deque[tuple[int, float, dict[str, Any]]] = deque()
+        metric_exporters: list[MetricExporter] = []
+        if s.metrics:
+            if self.run_dir is not None:
+                metric_exporters.append(JsonlMetricExporter(self.run_dir))
+            if endpoint:
+                from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+                metric_exporters.append(
+                    OTLPMetricExporter(
+                        endpoint=f"{endpoint}/v1/metrics", headers=s.otlp_headers, timeout=s.otlp_timeout_s
+                    )
+                )
+            self._metric_reader = PeriodicExportingMetricReader(
+                FanOutMetricExporter(metric_exporters, self._on_error), export_interval_millis=math.inf
+            )
+        self.meter_provider = MeterProvider(
+            resource=self.resource,
+            metric_readers=[self._metric_reader] if self._metric_reader is not None else [],
+            shutdown_on_exit=False,
+        )
+        meter = self.meter_provider.get_meter(_SCOPE_NAME, _version())
+        self._instruments = (
+            meter.create_histogram("dad.node.duration", unit="ms", description="Duration of executed nodes"),
+            meter.create_counter("dad.node.outcomes", unit="{node}", description="Nodes settled, by type and status"),
+            meter.create_counter("dad.tokens", unit="{token}", description="Model tokens, by model and token type"),
+            meter.create_counter("dad.cost", unit="USD", description="Model cost, by model"),
+        )
+        self._metrics_lock = threading.Lock()
+
+        self._log_processor: BufferedLogProcessor | None = None
+        self.logger_provider = LoggerProvider(resource=self.resource, shutdown_on_exit=False)
+        self._otel_logger = self.logger_provider.get_logger(_SCOPE_NAME, _version())
+        self.logger = logging.Logger(f"{_RUN_LOGGER_PARENT}.{run_id}", s.log_level_number)
+        # Built directly (not logging.getLogger) so finished runs do not pile up in logging's registry;
+        # records still propagate to the "dad_studio.run" logger for whoever configures console output.
+        self.logger.parent = logging.getLogger(_RUN_LOGGER_PARENT)
+        self._handler: _RunLogHandler | None = None
+        if s.logs:
+            log_exporters: list[LogRecordExporter] = []
+            if self.run_dir is not None:
+                log_exporters.append(JsonlLogExporter(self.run_dir))
+            if endpoint:
+                from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+
+                log_exporters.append(
+                    OTLPLogExporter(endpoint=f"{endpoint}/v1/logs", headers=s.otlp_headers, timeout=s.otlp_timeout_s)
+                )
+            self._log_processor = BufferedLogProcessor(log_exporters, self._on_error)
+            self._log_processor.wake = self._wake_flusher
+            self.logger_provider.add_log_record_processor(self._log_processor)
+            self._handler = _RunLogHandler(self, s.log_level_number)
+            self.logger.addHandler(self._handler)
+
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._flusher: threading.Thread | None = None
+        if s.enabled and (self.run_dir is not None or endpoint):
+            self._flusher = threading.Thread(target=self._flush_loop, name=f"dad-telemetry-{run_id}", daemon=True)
+            self._flusher.start()
+
+    # -- the event sink ----------------------------------------------------------------------------
+
+    @property
+    def trace_id(self) -> str | None:
+        """The run's trace id (32 hex digits), or None when traces are off."""
+        return f"{self._spans.trace_id:032x}" if self._spans is not None else None
+
+    def on_event(self, event: Mapping[str, Any]) -> None:
+        """Take one engine event (in seq order). Never raises: telemetry must not break a run."""
+        if self._closed:
+            return
+        try:
+            if self._spans is not None:
+                self._spans.on_event(event)
+            kind = event["type"]
+            if kind == "node_completed" or kind == "node_loaded" or kind == "node_skipped":
+                if self._metric_reader is not None:
+                    self._queue_measurements(event, kind)
+            elif kind == "log" and self._log_processor is not None:
+                level = logging.getLevelNamesMapping().get(str(event.get("level", "INFO")).upper(), logging.INFO)
+                if level >= self.settings.log_level_number:
+                    self.emit_log(
+                        str(event.get("message", "")),
+                        levelno=level,
+                        path=event.get("path"),
+                        timestamp_ns=ts_to_ns(event["ts"]),
+                        attributes={"dad.hier_path": str(event.get("path")), "dad.seq": int(event.get("seq") or 0)},
+                    )
+        except Exception as exc:
+            self._on_error(f"event {event.get('seq')} ({event.get('type')}) not recorded", exc)
+
+    def _queue_measurements(self, event: Mapping[str, Any], kind: str) -> None:
+        # Recording into the SDK instruments costs several µs each; the flusher does it.
+        status = "loaded" if kind == "node_loaded" else str(event.get("status", "skipped"))
+        node_type = str(event.get("node_type") or "")
+        attrs = {"dad.node_type": node_type, "dad.status": status}
+        push = self._measurements.append
+        push((1, 1, attrs))
+        if kind != "node_completed":
+            return
+        if event.get("duration_ms") is not None:
+            push((0, float(event["duration_ms"]), attrs))
+        usage = event.get("usage")
+        if isinstance(usage, Mapping):
+            model = model_of(event) or "unknown"
+            push((2, int(usage.get("prompt_tokens") or 0), {"dad.model": model, "dad.token.type": "prompt"}))
+            push((2, int(usage.get("completion_tokens") or 0), {"dad.model": model, "dad.token.type": "completion"}))
+            push((3, float(usage.get("cost") or 0.0), {"dad.model": model}))
+
+    def _record_measurements(self) -> None:
+        histogram, outcomes, tokens, cost = self._instruments
+        with self._metrics_lock:
+            while True:
+                try:
+                    which, value, attrs = self._measurements.popleft()
+                except IndexError:
+                    return
+                if which == 0:
+                    histogram.record(value, attrs)
+                elif which == 1:
+                    outcomes.add(value, attrs)
+                elif which == 2:
+                    tokens.add(value, attrs)
+                else:
+                    cost.add(value, attrs)
+
+    # -- logs --------------------------------------------------------------------------------------
+
+    def context_for(self, path: str | None) -> Context | None:
+        """An OpenTelemetry context whose current span is the one open at `path` (else the run's)."""
+        if self._spans is None:
+            return None
+        span_context = self._spans.context_for(path)
+        return trace.set_span_in_context(NonRecordingSpan(span_context)) if span_context is not None else None
+
+    def emit_log(
+        self,
+        message: str,
+        *,
+        levelno: int = logging.INFO,
+        path: str | None = None,
+        timestamp_ns: int | None = None,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> None:
+        """One OpenTelemetry log record of this run, correlated with the span open at `path`."""
+        if self._log_processor is None or self._closed:
+            return
+        name = logging.getLevelName(levelno)
+        self._otel_logger.emit(
+            timestamp=timestamp_ns if timestamp_ns is not None else time.time_ns(),
+            observed_timestamp=time.time_ns(),
+            context=self.context_for(path),
+            severity_number=severity_of(levelno),
+            severity_text=_SEVERITY_TEXT.get(name, name),
+            body=message,
+            attributes=dict(attributes or {}),
+        )
+
+    # -- flushing ----------------------------------------------------------------------------------
+
+    def _on_error(self, what: str, exc: BaseException) -> None:
+        self.errors.append(f"{what}: {type(exc).__name__}: {exc}")
+        _log.warning("run %s telemetry: %s", self.run_id, what, exc_info=exc)
+
+    def _wake_flusher(self) -> None:
+        self._wake.set()
+
+    def _flush_loop(self) -> None:
+        next_metrics = time.monotonic() + self.settings.metrics_interval_s
+        while not self._stop.is_set():
+            self._wake.wait(self.settings.export_interval_s)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            self.flush(metrics=time.monotonic() >= next_metrics)
+            if time.monotonic() >= next_metrics:
+                next_metrics = time.monotonic() + self.settings.metrics_interval_s
+
+    def flush(self, *, metrics: bool = True) -> None:
+        """Write everything buffered so far (spans still open are written when they end)."""
+        try:
+            if self._span_processor is not None:
+                self._span_processor.export_pending()
+            if self._log_processor is not None:
+                self._log_processor.export_pending()
+            if metrics and self._metric_reader is not None:
+                self._record_measurements()
+                self._metric_reader.collect()
+        except Exception as exc:
+            self._on_error("flush failed", exc)
+
+    def shutdown(self) -> None:
+        """End open spans (as interrupted), write everything, close exporters. Idempotent."""
+        if self._closed:
+            return
+        if self._spans is not None:
+            try:
+                self._spans.close()
+            except Exception as exc:
+                self._on_error("closing open spans failed", exc)
+        self._closed = True
+        self._stop.set()
+        self._wake.set()
+        if self._flusher is not None and self._flusher is not threading.current_thread():
+            self._flusher.join()
+        if self._handler is not None:
+            self.logger.removeHandler(self._handler)
+        self.flush(metrics=True)  # the metric reader has no timer of its own: this is its last collection
+        for provider in (self.tracer_provider, self.meter_provider, self.logger_provider):
+            try:
+                provider.shutdown()
+            except Exception as exc:
+                self._on_error(f"{type(provider).__name__} shutdown failed", exc)
+
+    def __enter__(self) -> RunTelemetry:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown()
