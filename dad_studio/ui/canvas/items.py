@@ -1,0 +1,353 @@
+"""Light canvas items: one QGraphicsItem per node (ports are painted, not child items) and one per edge.
+
+Why not NodeGraphQt's NodeItem: it builds ~10 child items, tooltips and a property model per node and
+re-lays the node out on every port added; at 2,000 nodes that is seconds and hundreds of MB
+(QT_NOTES.md, bench/canvas_bench.py). These items paint themselves, cache nothing per item, and drop
+text when zoomed far out (level of detail), so opening and panning a big flow stays cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from dad_studio.model import EdgeDefinition, NodeType, Port
+
+NODE_WIDTH = 184.0
+HEADER_HEIGHT = 34.0
+ROW_HEIGHT = 18.0
+PORT_RADIUS = 6.0
+PORT_HIT_RADIUS = 11.0
+BADGE_SIZE = 16.0
+
+NODE_ITEM_TYPE = QtWidgets.QGraphicsItem.UserType + 1
+EDGE_ITEM_TYPE = QtWidgets.QGraphicsItem.UserType + 2
+BACKDROP_ITEM_TYPE = QtWidgets.QGraphicsItem.UserType + 3
+
+
+@dataclass
+class Palette:
+    """Colours of the canvas, switched with the theme."""
+
+    background: QtGui.QColor
+    grid: QtGui.QColor
+    node: QtGui.QColor
+    header: QtGui.QColor
+    border: QtGui.QColor
+    selected: QtGui.QColor
+    text: QtGui.QColor
+    muted: QtGui.QColor
+    success: QtGui.QColor
+    error: QtGui.QColor
+    always: QtGui.QColor
+    true: QtGui.QColor
+    false: QtGui.QColor
+    warning: QtGui.QColor
+
+
+DARK = Palette(
+    *(
+        QtGui.QColor(c)
+        for c in (
+            "#1e1f22",
+            "#2a2c30",
+            "#2f3238",
+            "#3d4350",
+            "#4a505c",
+            "#f0b429",
+            "#e6e6e6",
+            "#9aa0aa",
+            "#8fb4ff",
+            "#ff5c5c",
+            "#8a8f98",
+            "#4cc38a",
+            "#e5894a",
+            "#f0b429",
+        )
+    )
+)
+LIGHT = Palette(
+    *(
+        QtGui.QColor(c)
+        for c in (
+            "#f4f5f7",
+            "#e3e5ea",
+            "#ffffff",
+            "#dde3ee",
+            "#a9b1bf",
+            "#d48806",
+            "#1d2330",
+            "#5c6370",
+            "#2d6cdf",
+            "#d62d2d",
+            "#8a8f98",
+            "#1f9d5c",
+            "#c05f14",
+            "#c27c00",
+        )
+    )
+)
+
+PORT_COLOURS = {"input": "muted", "success": "success", "error": "error", "true": "true", "false": "false"}
+
+
+class NodeItem(QtWidgets.QGraphicsItem):
+    """A node of the document. `node_id` is the document's stable id (never NodeGraphQt's)."""
+
+    palette: Palette = DARK
+
+    def __init__(self, node_id: str, node_type: NodeType | None, type_id: str, description: str = "") -> None:
+        super().__init__()
+        self.node_id = node_id
+        self.type_id = type_id
+        self.node_type = node_type
+        self.description = description
+        ports: tuple[Port, ...] = node_type.ports if node_type is not None else ()
+        if node_type is None:  # unknown (plugin missing): still editable, still connectable
+            from dad_studio.model.node_types import STANDARD_PORTS
+
+            ports = STANDARD_PORTS
+        self.inputs = [p for p in ports if p.direction == "in"]
+        self.outputs = [p for p in ports if p.direction == "out"]
+        self.has_body = bool(node_type and node_type.has_body)
+        self.problem_severity: str | None = None
+        self.problem_text = ""
+        self.edges: list[EdgeItem] = []
+        rows = max(len(self.outputs), len(self.inputs), 1)
+        self._rect = QtCore.QRectF(0, 0, NODE_WIDTH, HEADER_HEIGHT + rows * ROW_HEIGHT + 8)
+        self.setFlags(
+            QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+            | QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+            | QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges
+        )
+        self.setZValue(1)
+        self.setAcceptHoverEvents(False)
+
+    def type(self) -> int:
+        return NODE_ITEM_TYPE
+
+    def boundingRect(self) -> QtCore.QRectF:
+        return self._rect.adjusted(-PORT_RADIUS - 1, -BADGE_SIZE / 2, PORT_RADIUS + 1, 1)
+
+    def shape(self) -> QtGui.QPainterPath:
+        path = QtGui.QPainterPath()
+        path.addRect(self._rect)
+        return path
+
+    # -- ports -------------------------------------------------------------------------------------
+
+    def port_pos(self, port_name: str) -> QtCore.QPointF:
+        """Centre of a port in item coordinates."""
+        for i, port in enumerate(self.inputs):
+            if port.name == port_name:
+                return QtCore.QPointF(0, HEADER_HEIGHT + ROW_HEIGHT * (i + 0.5) + 4)
+        for i, port in enumerate(self.outputs):
+            if port.name == port_name:
+                return QtCore.QPointF(NODE_WIDTH, HEADER_HEIGHT + ROW_HEIGHT * (i + 0.5) + 4)
+        return QtCore.QPointF(NODE_WIDTH, HEADER_HEIGHT / 2)
+
+    def port_scene_pos(self, port_name: str) -> QtCore.QPointF:
+        return self.mapToScene(self.port_pos(port_name))
+
+    def port_at(self, scene_pos: QtCore.QPointF) -> Port | None:
+        local = self.mapFromScene(scene_pos)
+        for port in (*self.inputs, *self.outputs):
+            delta = local - self.port_pos(port.name)
+            if delta.x() ** 2 + delta.y() ** 2 <= PORT_HIT_RADIUS**2:
+                return port
+        return None
+
+    def set_problems(self, severity: str | None, text: str) -> None:
+        self.problem_severity = severity
+        self.problem_text = text
+        self.setToolTip(text)
+        self.update()
+
+    # -- Qt hooks ----------------------------------------------------------------------------------
+
+    def itemChange(self, change: QtWidgets.QGraphicsItem.GraphicsItemChange, value: object) -> object:
+        if change == QtWidgets.QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            for edge in self.edges:
+                edge.update_path()
+        return super().itemChange(change, value)
+
+    def paint(
+        self,
+        painter: QtGui.QPainter,
+        option: QtWidgets.QStyleOptionGraphicsItem,
+        widget: QtWidgets.QWidget | None = None,
+    ) -> None:
+        pal = self.palette
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        selected = self.isSelected()
+        border = QtGui.QPen(pal.selected if selected else pal.border, 2.0 if selected else 1.0)
+        if lod < 0.35:  # far away: a plain box is all that can be seen
+            painter.setPen(border)
+            painter.setBrush(pal.header)
+            painter.drawRect(self._rect)
+            return
+        painter.setPen(border)
+        painter.setBrush(pal.node)
+        painter.drawRoundedRect(self._rect, 6, 6)
+        header = QtCore.QRectF(0, 0, NODE_WIDTH, HEADER_HEIGHT)
+        painter.setPen(QtCore.Qt.PenStyle.NoPen)
+        painter.setBrush(pal.header)
+        painter.drawRoundedRect(header.adjusted(1, 1, -1, 0), 5, 5)
+        painter.setPen(pal.text)
+        font = painter.font()
+        font.setPointSizeF(9.0)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.drawText(header.adjusted(8, 2, -22, -14), QtCore.Qt.AlignmentFlag.AlignVCenter, self.node_id)
+        font.setBold(False)
+        font.setPointSizeF(7.5)
+        painter.setFont(font)
+        painter.setPen(pal.muted)
+        caption = self.node_type.title if self.node_type else f"{self.type_id} (unknown type)"
+        if self.has_body:
+            caption += "  ⧉"
+        painter.drawText(header.adjusted(8, 17, -8, -2), QtCore.Qt.AlignmentFlag.AlignVCenter, caption)
+        # ports
+        for port in (*self.inputs, *self.outputs):
+            pos = self.port_pos(port.name)
+            colour = getattr(pal, PORT_COLOURS[port.meaning])
+            painter.setPen(QtGui.QPen(pal.border, 1))
+            painter.setBrush(colour)
+            painter.drawEllipse(pos, PORT_RADIUS, PORT_RADIUS)
+            if lod > 0.6 and port.direction == "out":
+                painter.setPen(pal.muted)
+                label = QtCore.QRectF(pos.x() - 80, pos.y() - 8, 70, 16)
+                painter.drawText(
+                    label, QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter, port.name
+                )
+        if lod > 0.6 and self.inputs:
+            painter.setPen(pal.muted)
+            pos = self.port_pos(self.inputs[0].name)
+            painter.drawText(QtCore.QRectF(10, pos.y() - 8, 60, 16), QtCore.Qt.AlignmentFlag.AlignVCenter, "in")
+        if self.problem_severity:
+            colour = pal.error if self.problem_severity == "error" else pal.warning
+            badge = QtCore.QRectF(NODE_WIDTH - BADGE_SIZE - 4, -BADGE_SIZE / 2, BADGE_SIZE, BADGE_SIZE)
+            painter.setPen(QtGui.QPen(pal.background, 1.5))
+            painter.setBrush(colour)
+            painter.drawEllipse(badge)
+            painter.setPen(QtGui.QColor("white"))
+            font.setBold(True)
+            painter.setFont(font)
+            painter.drawText(badge, QtCore.Qt.AlignmentFlag.AlignCenter, "!")
+
+
+class EdgeItem(QtWidgets.QGraphicsPathItem):
+    """An edge; its pen tells the condition (success solid, error red dashed, always grey dotted)."""
+
+    palette: Palette = DARK
+
+    def __init__(self, edge: EdgeDefinition, source: NodeItem, target: NodeItem) -> None:
+        super().__init__()
+        self.edge = edge
+        self.source = source
+        self.target = target
+        source.edges.append(self)
+        target.edges.append(self)
+        self.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setZValue(0)
+        self.apply_style()
+        self.update_path()
+
+    def type(self) -> int:
+        return EDGE_ITEM_TYPE
+
+    @property
+    def source_port(self) -> str:
+        if self.edge.port is not None:
+            return self.edge.port
+        return "error" if self.edge.on == "error" else "out"
+
+    def apply_style(self) -> None:
+        pal = self.palette
+        if self.edge.port == "true":
+            pen = QtGui.QPen(pal.true, 2)
+        elif self.edge.port == "false":
+            pen = QtGui.QPen(pal.false, 2)
+        elif self.edge.on == "error":
+            pen = QtGui.QPen(pal.error, 2, QtCore.Qt.PenStyle.DashLine)
+        elif self.edge.on == "always":
+            pen = QtGui.QPen(pal.always, 2, QtCore.Qt.PenStyle.DotLine)
+        else:
+            pen = QtGui.QPen(pal.success, 2)
+        if self.edge.port is not None and self.edge.on == "error":
+            pen.setStyle(QtCore.Qt.PenStyle.DashLine)
+        pen.setCosmetic(False)
+        self.setPen(pen)
+
+    def detach(self) -> None:
+        for node in (self.source, self.target):
+            if self in node.edges:
+                node.edges.remove(self)
+
+    def update_path(self) -> None:
+        start = self.source.port_scene_pos(self.source_port)
+        end = self.target.port_scene_pos("in")
+        self.setPath(bezier(start, end))
+
+    def shape(self) -> QtGui.QPainterPath:
+        stroker = QtGui.QPainterPathStroker()
+        stroker.setWidth(10)
+        return stroker.createStroke(self.path())
+
+    def paint(
+        self,
+        painter: QtGui.QPainter,
+        option: QtWidgets.QStyleOptionGraphicsItem,
+        widget: QtWidgets.QWidget | None = None,
+    ) -> None:
+        pen = QtGui.QPen(self.pen())
+        if self.isSelected():
+            pen.setColor(self.palette.selected)
+            pen.setWidthF(3)
+        painter.setPen(pen)
+        painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+        painter.drawPath(self.path())
+        if self.edge.port is not None and option.levelOfDetailFromTransform(painter.worldTransform()) > 0.5:
+            mid = self.path().pointAtPercent(0.5)
+            painter.setPen(pen.color())
+            painter.drawText(
+                QtCore.QRectF(mid.x() - 20, mid.y() - 16, 40, 14), QtCore.Qt.AlignmentFlag.AlignCenter, self.edge.port
+            )
+
+
+def bezier(start: QtCore.QPointF, end: QtCore.QPointF) -> QtGui.QPainterPath:
+    path = QtGui.QPainterPath(start)
+    dx = max(abs(end.x() - start.x()) * 0.5, 40.0)
+    path.cubicTo(start + QtCore.QPointF(dx, 0), end - QtCore.QPointF(dx, 0), end)
+    return path
+
+
+class BackdropItem(QtWidgets.QGraphicsRectItem):
+    """A comment box behind nodes (view-only note: the flow format has no field for it yet)."""
+
+    def __init__(self, rect: QtCore.QRectF, text: str) -> None:
+        super().__init__(rect)
+        self.text = text
+        self.setZValue(-1)
+        self.setFlags(
+            QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+            | QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+        )
+        colour = QtGui.QColor("#f0b429")
+        colour.setAlpha(40)
+        self.setBrush(colour)
+        self.setPen(QtGui.QPen(QtGui.QColor("#f0b429"), 1, QtCore.Qt.PenStyle.DashLine))
+
+    def type(self) -> int:
+        return BACKDROP_ITEM_TYPE
+
+    def paint(
+        self,
+        painter: QtGui.QPainter,
+        option: QtWidgets.QStyleOptionGraphicsItem,
+        widget: QtWidgets.QWidget | None = None,
+    ) -> None:
+        super().paint(painter, option, widget)
+        painter.setPen(QtGui.QColor("#f0b429"))
+        painter.drawText(self.rect().adjusted(8, 4, -8, -4), QtCore.Qt.AlignmentFlag.AlignTop, self.text)

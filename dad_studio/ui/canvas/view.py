@@ -1,0 +1,235 @@
+"""The canvas view: zoom, pan, box-select, drag-to-connect, drag-to-move, drops from the palette.
+
+The view emits *requests* (connect, move, open, add); the CanvasWidget turns them into document
+commands. Nothing here changes the document, so undo/redo and the view never disagree.
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from dad_studio.ui.canvas.items import Palette, bezier
+from dad_studio.ui.canvas.scene import GRID, CanvasScene, NodeItem
+
+NODE_TYPE_MIME = "application/x-dad-node-type"
+"""Mime type of a palette drag: the node type id as UTF-8."""
+
+
+class CanvasView(QtWidgets.QGraphicsView):
+    connect_requested = QtCore.Signal(str, str, str)  # source id, source port name, target id
+    nodes_moved = QtCore.Signal(dict)  # {id: (x, y)}
+    open_requested = QtCore.Signal(str)  # node id with a body
+    quick_add_requested = QtCore.Signal(QtCore.QPointF)  # scene position
+    type_dropped = QtCore.Signal(str, QtCore.QPointF)  # type id, scene position
+    zoom_changed = QtCore.Signal()
+
+    def __init__(self, scene: CanvasScene, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(scene, parent)
+        self.canvas_scene = scene
+        self.palette_colours: Palette | None = None
+        self.setRenderHints(QtGui.QPainter.RenderHint.Antialiasing | QtGui.QPainter.RenderHint.TextAntialiasing)
+        self.setViewportUpdateMode(QtWidgets.QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setOptimizationFlags(
+            QtWidgets.QGraphicsView.OptimizationFlag.DontSavePainterState
+            | QtWidgets.QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing
+        )
+        self.setCacheMode(QtWidgets.QGraphicsView.CacheModeFlag.CacheBackground)
+        self.setDragMode(QtWidgets.QGraphicsView.DragMode.RubberBandDrag)
+        self.setTransformationAnchor(QtWidgets.QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
+        self._connect_from: tuple[NodeItem, str] | None = None
+        self._temp_pipe: QtWidgets.QGraphicsPathItem | None = None
+        self._pan_from: QtCore.QPointF | None = None
+        self._press_positions: dict[str, tuple[float, float]] = {}
+        self.fit_pending = False
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def zoom_by(self, factor: float) -> None:
+        scale = self.transform().m11() * factor
+        if 0.05 <= scale <= 4.0:
+            self.scale(factor, factor)
+            self.zoom_changed.emit()
+
+    def fit(self) -> None:
+        """Show every item; deferred until the view has its real size (a hidden view is 100x30)."""
+        if not self.isVisible():
+            self.fit_pending = True
+            return
+        self.fit_pending = False
+        rect = self.canvas_scene.itemsBoundingRect()
+        if rect.isEmpty():
+            rect = QtCore.QRectF(-200, -150, 400, 300)
+        self.fitInView(rect.adjusted(-40, -40, 40, 40), QtCore.Qt.AspectRatioMode.KeepAspectRatio)
+        if self.transform().m11() > 1.2:
+            self.resetTransform()
+            self.scale(1.0, 1.0)
+            self.centerOn(rect.center())
+        self.zoom_changed.emit()
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.fit_pending and self.isVisible():
+            self.fit()
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        super().showEvent(event)
+        if self.fit_pending:
+            self.fit()
+
+    def drawBackground(self, painter: QtGui.QPainter, rect: QtCore.QRectF) -> None:
+        pal = self.palette_colours
+        if pal is None:
+            super().drawBackground(painter, rect)
+            return
+        painter.fillRect(rect, pal.background)
+        if self.transform().m11() < 0.5:
+            return
+        step = GRID * 5
+        left = int(rect.left()) - int(rect.left()) % step
+        top = int(rect.top()) - int(rect.top()) % step
+        painter.setPen(QtGui.QPen(pal.grid, 1))
+        lines = [QtCore.QLineF(x, rect.top(), x, rect.bottom()) for x in range(left, int(rect.right()) + 1, step)]
+        lines += [QtCore.QLineF(rect.left(), y, rect.right(), y) for y in range(top, int(rect.bottom()) + 1, step)]
+        painter.drawLines(lines)
+
+    # -- mouse -------------------------------------------------------------------------------------
+
+    def mousePressEvent(self, event: QtGui.QMouseEvent) -> None:
+        scene_pos = self.mapToScene(event.position().toPoint())
+        if event.button() == QtCore.Qt.MouseButton.MiddleButton or (
+            event.button() == QtCore.Qt.MouseButton.LeftButton
+            and event.modifiers() & QtCore.Qt.KeyboardModifier.AltModifier
+        ):
+            self._pan_from = event.position()
+            self.setCursor(QtCore.Qt.CursorShape.ClosedHandCursor)
+            return
+        if event.button() == QtCore.Qt.MouseButton.LeftButton:
+            node = self.canvas_scene.node_at(scene_pos)
+            port = node.port_at(scene_pos) if node is not None else None
+            if node is not None and port is not None:
+                self._connect_from = (node, port.name)
+                self._temp_pipe = QtWidgets.QGraphicsPathItem()
+                pen = QtGui.QPen(QtGui.QColor("#f0b429"), 2, QtCore.Qt.PenStyle.DashLine)
+                self._temp_pipe.setPen(pen)
+                self._temp_pipe.setZValue(5)
+                self.canvas_scene.addItem(self._temp_pipe)
+                event.accept()
+                return
+            self._press_positions = {
+                nid: (it.x(), it.y()) for nid, it in self.canvas_scene.nodes.items() if it.isSelected() or it is node
+            }
+        super().mousePressEvent(event)
+        if event.button() == QtCore.Qt.MouseButton.LeftButton:
+            # selection may have changed on press: remember where every selected node starts
+            for item in self.canvas_scene.selectedItems():
+                if isinstance(item, NodeItem):
+                    self._press_positions.setdefault(item.node_id, (item.x(), item.y()))
+
+    def mouseMoveEvent(self, event: QtGui.QMouseEvent) -> None:
+        if self._pan_from is not None:
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(delta.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
+            return
+        if self._connect_from is not None and self._temp_pipe is not None:
+            node, port_name = self._connect_from
+            start = node.port_scene_pos(port_name)
+            end = self.mapToScene(event.position().toPoint())
+            if port_name == "in":
+                start, end = end, start
+            self._temp_pipe.setPath(bezier(start, end))
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QtGui.QMouseEvent) -> None:
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.unsetCursor()
+            return
+        if self._connect_from is not None:
+            source, port_name = self._connect_from
+            self._connect_from = None
+            if self._temp_pipe is not None:
+                self.canvas_scene.removeItem(self._temp_pipe)
+                self._temp_pipe = None
+            scene_pos = self.mapToScene(event.position().toPoint())
+            other = self.canvas_scene.node_at(scene_pos)
+            if other is None:
+                return
+            if port_name == "in":  # dragged backwards from an input: find the output under the cursor
+                port = other.port_at(scene_pos)
+                out_name = port.name if port is not None and port.direction == "out" else "out"
+                self.connect_requested.emit(other.node_id, out_name, source.node_id)
+            else:
+                self.connect_requested.emit(source.node_id, port_name, other.node_id)
+            return
+        super().mouseReleaseEvent(event)
+        moved: dict[str, tuple[int, int]] = {}
+        for node_id, (x, y) in self._press_positions.items():
+            item = self.canvas_scene.nodes.get(node_id)
+            if item is not None and (item.x(), item.y()) != (x, y):
+                moved[node_id] = (round(item.x()), round(item.y()))
+        self._press_positions = {}
+        if moved:
+            self.nodes_moved.emit(moved)
+
+    def mouseDoubleClickEvent(self, event: QtGui.QMouseEvent) -> None:
+        scene_pos = self.mapToScene(event.position().toPoint())
+        node = self.canvas_scene.node_at(scene_pos)
+        if node is None:
+            self.quick_add_requested.emit(scene_pos)
+        elif node.has_body:
+            self.open_requested.emit(node.node_id)
+        event.accept()
+
+    def wheelEvent(self, event: QtGui.QWheelEvent) -> None:
+        delta = event.angleDelta().y()
+        if delta:
+            self.zoom_by(1.15 if delta > 0 else 1 / 1.15)
+        event.accept()
+
+    # -- keys --------------------------------------------------------------------------------------
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        return False  # Tab opens quick-add here instead of moving focus
+
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
+        if event.key() == QtCore.Qt.Key.Key_Tab:
+            pos = self.mapToScene(self.mapFromGlobal(QtGui.QCursor.pos()))
+            if not self.viewport().rect().contains(self.mapFromGlobal(QtGui.QCursor.pos())):
+                pos = self.mapToScene(self.viewport().rect().center())
+            self.quick_add_requested.emit(pos)
+            return
+        if event.key() in (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter):
+            for node_id in self.canvas_scene.selected_ids():
+                item = self.canvas_scene.nodes[node_id]
+                if item.has_body:
+                    self.open_requested.emit(node_id)
+                    return
+        super().keyPressEvent(event)
+
+    # -- drops from the palette ----------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
+        if event.mimeData().hasFormat(NODE_TYPE_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: QtGui.QDragMoveEvent) -> None:
+        if event.mimeData().hasFormat(NODE_TYPE_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event: QtGui.QDropEvent) -> None:
+        data = event.mimeData()
+        if not data.hasFormat(NODE_TYPE_MIME):
+            super().dropEvent(event)
+            return
+        type_id = bytes(data.data(NODE_TYPE_MIME).data()).decode("utf-8")
+        self.type_dropped.emit(type_id, self.mapToScene(event.position().toPoint()))
+        event.acceptProposedAction()
