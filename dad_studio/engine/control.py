@@ -9,7 +9,6 @@ path, iteration i of a for_each at `<loop path>.iter_<i>`.
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from pydantic import BaseModel
 from dad_studio.engine.context import ExecutionContext
 from dad_studio.engine.node_context import EngineNodeContext
 from dad_studio.engine.scheduler import ComponentRun, body_result
-from dad_studio.model.definitions import ComponentDefinition, component_from_dict
+from dad_studio.model.definitions import ComponentDefinition
 from dad_studio.model.results import Status
 from dad_studio.model.settings import ConditionalSettings, ForEachSettings, SubflowSettings
 from dad_studio.nodes.base import NodeContext, NodeFailure, NodeOutput
@@ -118,22 +117,19 @@ class ForEachExecutor:
         return NodeOutput(outcome=outcome)
 
 
-def load_subflow_ref(ref: str, flow_dir: Path) -> ComponentDefinition:
-    """Load a `ref` subflow relative to the flow file's folder, with the file format's loader."""
-    try:
-        from dad_studio import fileformat
+def load_subflow_ref(
+    ref: str, base_file: Path, *, registry: Any = None, variables: Any = (), hier_path: str | None = None
+) -> ComponentDefinition:
+    """Load a `ref` subflow relative to the referencing file, with the file format's loader;
+    every problem the loader found becomes part of the node's failure message."""
+    from dad_studio.fileformat import load_ref
 
-        load_ref = getattr(fileformat, "load_ref", None)
-        if load_ref is not None:
-            loaded: ComponentDefinition = load_ref(ref, flow_dir)
-            return loaded
-        path = (flow_dir / ref).resolve()
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return component_from_dict(data.get("root", data))
-    except NodeFailure:
-        raise
-    except Exception as exc:
-        raise NodeFailure(f"subflow ref {ref!r} (relative to {flow_dir}) cannot be loaded: {exc}")
+    loaded = load_ref(base_file, ref, registry=registry, variables=variables, hier_path=hier_path)
+    errors = loaded.errors
+    if loaded.component is None or errors:
+        detail = "; ".join(p.format() for p in errors) or "the file could not be loaded"
+        raise NodeFailure(f"subflow ref {ref!r} (relative to {base_file.parent}) cannot be used: {detail}")
+    return loaded.component
 
 
 class SubflowExecutor:
@@ -149,7 +145,12 @@ class SubflowExecutor:
             assert settings.ref is not None
             body = run.refs.get(settings.ref)
             if body is None:
-                body = load_subflow_ref(settings.ref, run.flow_dir)
+                rc = run.run_context
+                base_file = rc.flow_path if rc.flow_path is not None else run.flow_dir / "flow.dad.json"
+                names = [*ectx.variables, *settings.variables]
+                body = load_subflow_ref(
+                    settings.ref, base_file, registry=run.registry.node_types, variables=names, hier_path=ctx.hier_path
+                )
                 run.refs[settings.ref] = body
             run.register_component(body, ctx.hier_path)
         variables = ctx.render_value(settings.variables) if settings.variables else None

@@ -1,0 +1,328 @@
+"""`dad-studio run FLOW_FILE ...`: run a flow headless (ARCHITECTURE.md, command line contract).
+
+Exit status: 0 completed; 1 the run failed; 2 bad usage, an invalid flow file (every problem
+printed), an unknown previous run or start path; 3 input was required and none could be asked
+for; 130 interrupted. Progress goes to stderr (a live display on a terminal, plain lines
+otherwise); `--json` prints one summary object on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dad_studio.engine import InputRequest, RunResult
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("run", help="run a flow file headless", description=__doc__)
+    p.add_argument("flow_file", type=Path, help="a *.dad.json file")
+    p.add_argument("--var", action="append", default=[], metavar="K=V", help="override a root variable")
+    p.add_argument("--input", action="append", default=[], metavar="NODE=JSON", help="static input for a node")
+    p.add_argument("--inputs", type=Path, metavar="FILE.json", help="static inputs: {node id or path: input}")
+    p.add_argument("--run-root", type=Path, help="where run folders go (default <project>/runs)")
+    p.add_argument("--run-id-prefix", help="prefix of the run id")
+    p.add_argument("--previous-run", metavar="RUN_ID", help="continue from this run (with --start-at)")
+    p.add_argument("--start-at", metavar="PATH", help="hierarchy path to execute again, with what follows it")
+    p.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted or failed run")
+    p.add_argument("--durability", choices=("process", "power"), default="process")
+    p.add_argument("--non-interactive", action="store_true", help="never prompt; missing input ends with exit 3")
+    p.add_argument("--trust", action="store_true", help="allow command/python nodes and py: expressions")
+    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    p.add_argument("--no-records", dest="records", action="store_false", help="keep no run folder")
+    p.set_defaults(handler=main)
+
+
+def _usage(message: str) -> int:
+    print(f"dad-studio run: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _coerce(raw: str, declared: Any) -> Any:
+    """`--var` values are text, unless the flow declares the variable with a non-text default."""
+    if isinstance(declared, str) or declared is None:
+        return raw
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def _parse_pairs(items: list[str], what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{what} expects KEY=VALUE, got {item!r}")
+        out[key] = value
+    return out
+
+
+def main(args: argparse.Namespace) -> int:
+    from dad_studio.fileformat import load_flow
+
+    flow_path: Path = args.flow_file
+    if args.resume and (args.previous_run or args.start_at):
+        return _usage("--resume cannot be combined with --previous-run / --start-at")
+    if bool(args.previous_run) != bool(args.start_at):
+        return _usage("--previous-run and --start-at go together")
+    loaded = load_flow(flow_path)
+    if loaded.component is None or loaded.errors:
+        for problem in loaded.problems:
+            print(problem.format(flow_path), file=sys.stderr)
+        if not loaded.problems:
+            print(f"{flow_path}: cannot be loaded", file=sys.stderr)
+        return EXIT_USAGE
+    for problem in loaded.warnings:
+        print(problem.format(flow_path), file=sys.stderr)
+    component = loaded.component
+    try:
+        variables = {k: _coerce(v, component.variables.get(k)) for k, v in _parse_pairs(args.var, "--var").items()}
+        inputs: dict[str, Any] = {}
+        if args.inputs is not None:
+            data = json.loads(args.inputs.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError(f"{args.inputs} must hold a JSON object (node id or path -> input)")
+            inputs.update(data)
+        for node, raw in _parse_pairs(args.input, "--input").items():
+            try:
+                inputs[node] = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"--input {node}: not JSON ({exc.msg}); quote text as '\"text\"'")
+    except (ValueError, OSError) as exc:
+        return _usage(str(exc))
+    try:
+        return asyncio.run(_run(args, component, flow_path.resolve(), variables, inputs))
+    except KeyboardInterrupt:
+        print("dad-studio: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+async def _run(
+    args: argparse.Namespace, component: Any, flow_path: Path, variables: dict[str, Any], inputs: dict[str, Any]
+) -> int:
+    from dad_studio.engine import ContinuationError, FlowRunner, RunContext, Status
+    from dad_studio.engine.trust import is_trusted
+
+    project_root = flow_path.parent
+    rc = RunContext(
+        root_component_id=component.id or "root",
+        project_root=project_root,
+        run_root=args.run_root,
+        previous_run_id=args.previous_run or args.resume,
+        start_hierarchy_path=args.start_at,
+        resume=args.resume,
+        inputs=inputs,
+        variables=variables,
+        durability=args.durability,
+        records=args.records,
+        trusted=bool(args.trust) or is_trusted(flow_path),
+        flow_path=flow_path,
+    )
+    try:
+        rc.setup_run(run_id_prefix=args.run_id_prefix)
+    except ValueError as exc:
+        return _usage(str(exc))
+    progress = make_progress(sys.stderr)
+    interactive = not args.non_interactive and sys.stdin.isatty()
+    if interactive:
+        rc.register_node_input_handler(TerminalInput(progress).handle)
+    runner = FlowRunner(component, rc)
+    try:
+        with progress:
+            async with runner.iter() as run:
+                async for event in run:
+                    progress.on_event(event)
+    except ContinuationError as exc:
+        return _usage(str(exc))
+    except ValueError as exc:  # definition the scheduler refuses (cycle, dangling edge)
+        return _usage(str(exc))
+    except asyncio.CancelledError:
+        print("dad-studio: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    result = runner.result
+    if result is None:
+        return EXIT_INTERRUPTED
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    progress.summary(result)
+    if result.status is Status.COMPLETED:
+        return EXIT_OK
+    if result.status is Status.CANCELLED:
+        return EXIT_INTERRUPTED
+    if result.input_unavailable:
+        for path in result.input_unavailable:
+            print(f"dad-studio: input required by {path} and none could be asked for", file=sys.stderr)
+        return EXIT_INPUT
+    return EXIT_FAILED
+
+
+# -- progress on stderr --------------------------------------------------------------------------
+
+
+class PlainProgress:
+    """One line per settled element; for logs, pipes and CI."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def __enter__(self) -> PlainProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stream.flush()
+
+    def pause(self) -> None:
+        """Called before prompting on the terminal."""
+
+    def resume(self) -> None:
+        """Called after prompting."""
+
+    def line(self, event: dict[str, Any]) -> str | None:
+        etype, path = event["type"], event["path"]
+        if etype == "run_started":
+            return f"run {event['run_id']} started"
+        if etype == "node_completed":
+            text = f"{event['status']:>9}  {path}  ({event.get('duration_ms') or 0:.0f} ms)"
+            error = event.get("error")
+            return f"{text}: {error['message']}" if error else text
+        if etype == "node_loaded":
+            return f"{'loaded':>9}  {path}"
+        if etype == "node_skipped":
+            return f"{'skipped':>9}  {path}: {event['reason']}"
+        if etype == "node_input_required":
+            return f"{'waiting':>9}  {path}: input required"
+        return None
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        text = self.line(event)
+        if text is not None:
+            print(text, file=self.stream)
+
+    def summary(self, result: RunResult) -> None:
+        counts: dict[str, int] = {}
+        for status in result.nodes.values():
+            counts[status] = counts.get(status, 0) + 1
+        where = f" in {result.run_dir}" if result.run_dir else ""
+        tally = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        print(f"run {result.run_id} {result.status.value}{where} ({tally})", file=self.stream)
+
+
+class LiveProgress(PlainProgress):
+    """A rich live display on a terminal: the running elements and the tally, plus settled lines."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        super().__init__(stream)
+        from rich.console import Console
+        from rich.live import Live
+
+        self.console = Console(file=stream)
+        self.live = Live(console=self.console, refresh_per_second=8, transient=True)
+        self.running: dict[str, str] = {}
+        self.counts: dict[str, int] = {}
+
+    def __enter__(self) -> LiveProgress:
+        self.live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.stop()
+
+    def pause(self) -> None:
+        self.live.stop()
+
+    def resume(self) -> None:
+        self.live.start()
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        from rich.text import Text
+
+        etype, path = event["type"], event["path"]
+        if etype == "node_started":
+            self.running[path] = event["node_type"]
+        elif etype in ("node_completed", "node_loaded", "node_skipped"):
+            self.running.pop(path, None)
+            status = event.get("status", "skipped" if etype == "node_skipped" else "completed")
+            self.counts[status] = self.counts.get(status, 0) + 1
+        text = self.line(event)
+        if text is not None and etype != "node_loaded":
+            self.console.print(Text(text, style="red" if "failed" in text[:10] else ""))
+        tally = "  ".join(f"{s}: {n}" for s, n in sorted(self.counts.items()))
+        running = ", ".join(list(self.running)[:6]) + (" ..." if len(self.running) > 6 else "")
+        self.live.update(Text(f"{tally}\nrunning: {running or '-'}", style="dim"))
+
+
+def make_progress(stream: IO[str]) -> PlainProgress:
+    return LiveProgress(stream) if stream.isatty() else PlainProgress(stream)
+
+
+# -- input on the terminal -----------------------------------------------------------------------
+
+
+class TerminalInput:
+    """Answers input requests by asking on the terminal: typed fields with their defaults."""
+
+    def __init__(self, progress: PlainProgress) -> None:
+        self.progress = progress
+
+    async def handle(self, event: InputRequest) -> None:
+        loop = asyncio.get_running_loop()
+        self.progress.pause()
+        try:
+            request = event.request
+            print(f"\n{event.hier_path} needs input. {request.get('prompt') or ''}", file=sys.stderr)
+            fields = request.get("fields")
+            if isinstance(fields, dict) and fields:
+                answer = {}
+                for name, spec in fields.items():
+                    answer[name] = await self._ask_field(loop, name, spec if isinstance(spec, dict) else {})
+                event.input = answer
+            else:
+                raw = await loop.run_in_executor(None, input, "input (JSON): ")
+                event.input = json.loads(raw) if raw.strip() else None
+            event.handled = True
+            event.source = "cli"
+        finally:
+            self.progress.resume()
+
+    async def _ask_field(self, loop: asyncio.AbstractEventLoop, name: str, spec: dict[str, Any]) -> Any:
+        kind = spec.get("type", "string")
+        default = spec.get("default")
+        choices = spec.get("choices")
+        hint = f" {choices}" if choices else ""
+        shown = f" [{default}]" if default is not None else ""
+        while True:
+            raw = await loop.run_in_executor(None, input, f"  {name} ({kind}){hint}{shown}: ")
+            if not raw and default is not None:
+                return default
+            try:
+                return _convert(raw, kind, choices)
+            except ValueError as exc:
+                print(f"  {exc}", file=sys.stderr)
+
+
+def _convert(raw: str, kind: str, choices: list[Any] | None) -> Any:
+    if kind == "integer":
+        return int(raw)
+    if kind == "number":
+        return float(raw)
+    if kind == "boolean":
+        low = raw.strip().lower()
+        if low in ("y", "yes", "true", "1"):
+            return True
+        if low in ("n", "no", "false", "0"):
+            return False
+        raise ValueError("answer yes or no")
+    if kind == "choice" and choices is not None:
+        for choice in choices:
+            if str(choice) == raw:
+                return choice
+        raise ValueError(f"choose one of {', '.join(map(str, choices))}")
+    return raw
