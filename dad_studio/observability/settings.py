@@ -12,6 +12,8 @@ class ObservabilitySettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    enabled: bool = True
+    """Master switch: False records no telemetry at all (the engine then attaches no sink)."""
     traces: bool = True
     metrics: bool = True
     logs: bool = True
@@ -38,7 +40,3 @@ class ObservabilitySettings(BaseModel):
     @property
     def log_level_number(self) -> int:
         return logging.getLevelNamesMapping()[self.log_level]
-
-    @property
-    def enabled(self) -> bool:
-        return self.traces or self.metrics or self.logs

@@ -274,6 +274,8 @@ class SpanBuilder:
             attributes["dad.cost"] = float(usage.get("cost") or 0.0)
         if event.get("duration_ms") is not None:
             attributes["dad.duration_ms"] = float(event["duration_ms"])
+        if event.get("attempts"):
+            attributes["dad.attempts"] = int(event["attempts"])
 
     def _error_status(self, span: _Open, error: Any, ts_ns: int) -> Status:
         if isinstance(error, Mapping):

@@ -107,14 +107,24 @@ class RunTelemetry:
     def __init__(
         self,
         run_dir: Path | None,
-        settings: ObservabilitySettings | None = None,
+        settings: ObservabilitySettings | Mapping[str, Any] | None = None,
         *,
-        run_id: str,
+        run_id: str | None = None,
         resource_attributes: Mapping[str, Any] | None = None,
     ) -> None:
-        self.settings = settings or ObservabilitySettings()
-        self.run_id = run_id
+        """`settings` may be a plain mapping of ObservabilitySettings fields (how the engine's
+        RunContext may carry them); `run_id` defaults to the run folder's name (RUNS.md)."""
+        if settings is None:
+            settings = ObservabilitySettings()
+        elif not isinstance(settings, ObservabilitySettings):
+            settings = ObservabilitySettings.model_validate(dict(settings))
+        self.settings = settings
         self.run_dir = Path(run_dir) if run_dir is not None else None
+        if run_id is None:
+            if self.run_dir is None:
+                raise ValueError("RunTelemetry needs a run_id when it has no run folder")
+            run_id = self.run_dir.name
+        self.run_id = run_id
         self.errors: list[str] = []
         """Export failures (a collector down, a full disk): the run goes on, these say what was lost."""
         self._closed = False
@@ -128,7 +138,7 @@ class RunTelemetry:
         self._span_processor: BufferedSpanProcessor | None = None
         self._spans: SpanBuilder | None = None
         self.tracer_provider = TracerProvider(resource=self.resource, shutdown_on_exit=False)
-        if s.traces:
+        if s.enabled and s.traces:
             span_exporters: list[SpanExporter] = []
             if self.run_dir is not None:
                 span_exporters.append(JsonlSpanExporter(self.run_dir))
@@ -146,7 +156,7 @@ class RunTelemetry:
         self._metric_reader: PeriodicExportingMetricReader | None = None
         self._measurements: deque[tuple[int, float, dict[str, Any]]] = deque()
         metric_exporters: list[MetricExporter] = []
-        if s.metrics:
+        if s.enabled and s.metrics:
             if self.run_dir is not None:
                 metric_exporters.append(JsonlMetricExporter(self.run_dir))
             if endpoint:
@@ -182,7 +192,7 @@ class RunTelemetry:
         # records still propagate to the "dad_studio.run" logger for whoever configures console output.
         self.logger.parent = logging.getLogger(_RUN_LOGGER_PARENT)
         self._handler: _RunLogHandler | None = None
-        if s.logs:
+        if s.enabled and s.logs:
             log_exporters: list[LogRecordExporter] = []
             if self.run_dir is not None:
                 log_exporters.append(JsonlLogExporter(self.run_dir))
@@ -201,7 +211,7 @@ class RunTelemetry:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
-        if s.enabled and (self.run_dir is not None or endpoint):
+        if (s.traces or s.metrics or s.logs) and s.enabled and (self.run_dir is not None or endpoint):
             self._flusher = threading.Thread(target=self._flush_loop, name=f"dad-telemetry-{run_id}", daemon=True)
             self._flusher.start()
 
