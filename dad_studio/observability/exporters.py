@@ -31,6 +31,10 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from dad_studio.observability.otlp_json import FILE_NAMES, Signal, dumps_line
 
 
+class ExportFailed(Exception):
+    """An exporter said FAILURE (a collector down or refusing): reported in RunTelemetry.errors."""
+
+
 class _JsonlFile:
     """Appends whole lines to one signal file; one write() per line, flushed, opened lazily."""
 
@@ -122,7 +126,7 @@ class FanOutMetricExporter(MetricExporter):
         for exporter in self._exporters:
             try:
                 if exporter.export(metrics_data, timeout_millis=timeout_millis) is not MetricExportResult.SUCCESS:
-                    result = MetricExportResult.FAILURE
+                    raise ExportFailed("metrics not accepted")
             except Exception as exc:
                 self._on_error(f"metric export to {type(exporter).__name__} failed", exc)
                 result = MetricExportResult.FAILURE
@@ -191,7 +195,8 @@ class BufferedSpanProcessor(SpanProcessor):
                     pass
                 for exporter in self._exporters:
                     try:
-                        exporter.export(batch)
+                        if exporter.export(batch) is not SpanExportResult.SUCCESS:
+                            raise ExportFailed(f"{len(batch)} spans not accepted")
                     except Exception as exc:
                         self._on_error(f"span export to {type(exporter).__name__} failed", exc)
 
@@ -248,7 +253,8 @@ class BufferedLogProcessor(LogRecordProcessor):
                     pass
                 for exporter in self._exporters:
                     try:
-                        exporter.export(batch)
+                        if exporter.export(batch) is not LogRecordExportResult.SUCCESS:
+                            raise ExportFailed(f"{len(batch)} log records not accepted")
                     except Exception as exc:
                         self._on_error(f"log export to {type(exporter).__name__} failed", exc)
 
