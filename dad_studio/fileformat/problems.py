@@ -44,10 +44,11 @@ class Problem:
         """`file:pointer: message` (with a `warning: ` prefix for warnings), as the CLI prints it."""
         where = self.file if self.file is not None else default_file
         prefix = "warning: " if self.severity == "warning" else ""
-        location = f"{where}:{self.pointer}" if where is not None else self.pointer
-        if not location:
-            return f"{prefix}{self.message}"
-        return f"{location}: {prefix}{self.message}"
+        if where is None:
+            return f"{self.pointer}: {prefix}{self.message}" if self.pointer else f"{prefix}{self.message}"
+        if not self.pointer:
+            return f"{where}: {prefix}{self.message}"
+        return f"{where}:{self.pointer}: {prefix}{self.message}"
 
     def to_json(self) -> dict[str, str]:
         data = {"pointer": self.pointer, "message": self.message, "severity": self.severity}

@@ -1,16 +1,16 @@
 """Stage 1: bytes -> JSON values, with every way a file can be broken turned into a Problem.
 
-Guards before `json.loads`: a size limit, strict UTF-8 (UTF-16/32 are named, a UTF-8 BOM is tolerated
-with a warning) and a nesting-depth scan, so that `[[[[...` 100,000 levels deep is a message and not a
-RecursionError. Duplicate keys are errors with a pointer (never last-wins), found by an
+Guards around `json.loads`: a size limit, strict UTF-8 (UTF-16/32 are named, a UTF-8 BOM is tolerated
+with a warning), and a depth limit: `[[[[...` 100,000 levels deep makes the C decoder raise
+RecursionError, which becomes a message, and anything it did read is walked (iteratively) to refuse
+more than MAX_NESTING levels, so later stages never recurse too deep. Duplicate keys are errors with a pointer (never last-wins), found by an
 `object_pairs_hook` that marks the offending objects and a walk that only runs when one was seen.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-import re
+import math
 from typing import Any
 
 from dad_studio.fileformat.problems import Problem, pointer_join
@@ -20,10 +20,6 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_NESTING = 400
 """Deepest array/object nesting accepted; far above any real flow, well below Python's recursion limit."""
 
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-_DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
-
 
 class _DuplicateKeys(dict[str, Any]):
     """A JSON object in which some keys appeared more than once (the last value is kept)."""
@@ -31,12 +27,21 @@ class _DuplicateKeys(dict[str, Any]):
     duplicates: list[str]
 
 
-def nesting_depth(data: bytes) -> int:
-    """Deepest bracket nesting outside strings, computed in C-speed passes (no Python recursion)."""
-    brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
-    if not brackets:
+def nesting_depth(value: Any, limit: int = MAX_NESTING) -> int:
+    """Depth of nested arrays/objects in a parsed value, walked iteratively; stops early past `limit`."""
+    if not isinstance(value, dict | list):
         return 0
-    return max(itertools.accumulate(map(_DEPTH_STEP.__getitem__, brackets)))
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                return deepest
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
 
 
 def decode(data: bytes, problems: list[Problem]) -> str | None:
@@ -73,14 +78,17 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON (numbers must be finite)")
 
 
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if number in (math.inf, -math.inf):
+        raise ValueError(f"the number {text[:30]} is too large for a float")
+    return number
+
+
 def parse(data: bytes, problems: list[Problem]) -> Any:
     """The JSON value of `data`, or None after recording every reason it cannot be parsed."""
     text = decode(data, problems)
     if text is None:
-        return None
-    depth = nesting_depth(data)
-    if depth > MAX_NESTING:
-        problems.append(Problem("", f"the JSON is nested {depth:,} levels deep; at most {MAX_NESTING} are accepted"))
         return None
     seen_duplicate = False
 
@@ -98,16 +106,21 @@ def parse(data: bytes, problems: list[Problem]) -> Any:
         return marked
 
     try:
-        value = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=_reject_constant)
+        value = json.loads(
+            text, object_pairs_hook=pairs_hook, parse_constant=_reject_constant, parse_float=_finite_float
+        )
     except json.JSONDecodeError as exc:
         hint = " (the file ends early: truncated?)" if exc.pos >= len(text.rstrip()) else ""
         problems.append(Problem("", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}"))
         return None
-    except RecursionError:
-        problems.append(Problem("", "the JSON is nested too deeply to read"))
+    except RecursionError:  # the C decoder counts its own depth: [[[[... 100,000 deep ends here
+        problems.append(Problem("", f"the JSON is nested too deeply (more than {MAX_NESTING} levels are refused)"))
         return None
     except ValueError as exc:  # NaN/Infinity, integers longer than Python's digit limit
         problems.append(Problem("", f"invalid JSON: {exc}"))
+        return None
+    if nesting_depth(value) > MAX_NESTING:
+        problems.append(Problem("", f"the JSON is nested more than {MAX_NESTING} levels deep; that is refused"))
         return None
     if seen_duplicate:
         _report_duplicates(value, problems)

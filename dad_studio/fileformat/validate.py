@@ -254,19 +254,28 @@ class Validator:
         self, value: Any, pointer: str, where: Where, scope: frozenset[str], comp_path: str, skip_body: bool = False
     ) -> None:
         """Check every template string inside `value` (iteratively: settings may nest deeply)."""
+        if isinstance(value, str):
+            if "$" in value:
+                self._check_template(value, pointer, where, scope, comp_path)
+            return
         stack: list[tuple[str, Any]] = [(pointer, value)]
         while stack:
             ptr, item = stack.pop()
-            if isinstance(item, str):
-                if "$" in item:
-                    self._check_template(item, ptr, where, scope, comp_path)
-            elif isinstance(item, dict):
-                for key, sub in item.items():
-                    if skip_body and ptr == pointer and key == "body" and isinstance(sub, ComponentDefinition):
-                        continue
-                    stack.append((pointer_join(ptr, key), sub))
+            pairs: Iterable[tuple[str | int, Any]]
+            if isinstance(item, dict):
+                pairs = item.items()
+                if skip_body and ptr == pointer and isinstance(item.get("body"), ComponentDefinition):
+                    pairs = [(k, v) for k, v in pairs if k != "body"]
             elif isinstance(item, list | tuple):
-                stack.extend((pointer_join(ptr, i), sub) for i, sub in enumerate(item))
+                pairs = enumerate(item)
+            else:
+                continue
+            for key, sub in pairs:  # pointers are built only for what needs one: most strings are plain
+                if isinstance(sub, str):
+                    if "$" in sub:
+                        self._check_template(sub, pointer_join(ptr, key), where, scope, comp_path)
+                elif isinstance(sub, dict | list | tuple):
+                    stack.append((pointer_join(ptr, key), sub))
 
     def _check_template(self, template: str, pointer: str, where: Where, scope: frozenset[str], comp_path: str) -> None:
         try:
