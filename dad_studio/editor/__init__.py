@@ -5,6 +5,8 @@ turn every user edit into a document call (add_node, connect, move_nodes...), ne
 model directly. See ARCHITECTURE.md, "The pydantic document is the source of truth".
 """
 
+from dad_studio.fileformat import FlowFileError, Problem
+
 from . import clipboard
 from .commands import (
     AddNode,
@@ -20,7 +22,7 @@ from .commands import (
     SetVariable,
 )
 from .document import FlowDocument
-from .errors import CommandError, ComponentPath, FlowFileError
+from .errors import CommandError, ComponentPath
 from .files import recovery_path
 from .rename import RenameNode
 
@@ -35,6 +37,7 @@ __all__ = [
     "FlowFileError",
     "MacroCommand",
     "MoveNodes",
+    "Problem",
     "RemoveNodes",
     "RenameNode",
     "ReplaceContents",

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from psygnal import Signal
 
 from dad_studio import fileformat
+from dad_studio.fileformat import FlowFileError, Problem
 from dad_studio.model import (
     BUILTIN_VARIABLES,
     ID_PATTERN,
@@ -29,7 +29,7 @@ from dad_studio.model.definitions import MAX_ID_LENGTH
 
 from . import files
 from .commands import Command, MacroCommand, Position
-from .errors import CommandError, ComponentPath, FlowFileError
+from .errors import CommandError, ComponentPath
 from .graph import materialize_edges
 from .ops import DocumentOps
 
@@ -65,14 +65,14 @@ class FlowDocument(DocumentOps):
         self.path: Path | None = Path(path) if path is not None else None
         self.registry: NodeTypeRegistry = registry if registry is not None else default_registry()
         self.body_types: frozenset[str] = frozenset(t.id for t in self.registry if t.has_body) | {"subflow", "for_each"}
-        self.load_problems: list[Any] = []
+        self.load_problems: list[Problem] = []
         self.revision = 0
         self._stack: list[Command] = []
         self._index = 0
         self._clean: int | None = 0
         self._macros: list[MacroCommand] = []
         self._fingerprint: files.Fingerprint | None = None
-        self._problems_cache: tuple[int, list[Any]] | None = None
+        self._problems_cache: tuple[int, list[Problem]] | None = None
         materialize_edges(self.root)
 
     # -- files ------------------------------------------------------------------------------------
@@ -81,12 +81,9 @@ class FlowDocument(DocumentOps):
     def open(cls, path: Path | str, *, registry: NodeTypeRegistry | None = None) -> FlowDocument:
         """Load through fileformat; FlowFileError (with every problem) if nothing usable came out."""
         path = Path(path)
-        try:
-            component, problems = files.load(path)
-        except OSError as exc:
-            raise FlowFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        component, problems = files.load(path, registry)
         if component is None:
-            raise FlowFileError(f"{path} is not a usable flow file ({len(problems)} problems)", problems)
+            raise FlowFileError(problems, path)
         doc = cls(component, path=path, registry=registry)
         doc.load_problems = problems
         doc._fingerprint = files.Fingerprint.of(path)
@@ -292,22 +289,21 @@ class FlowDocument(DocumentOps):
 
     # -- validation for panels --------------------------------------------------------------------
 
-    def problems(self) -> list[Any]:
+    def problems(self) -> list[Problem]:
         """fileformat's problems for the current state, computed once per revision."""
         if self._problems_cache is not None and self._problems_cache[0] == self.revision:
             return self._problems_cache[1]
-        validate = getattr(fileformat, "validate_component", None)
         base_dir = self.path.parent if self.path is not None else None
-        found: list[Any] = list(validate(self.root, registry=self.registry, base_dir=base_dir)) if validate else []
+        found = fileformat.validate_component(self.root, registry=self.registry, base_dir=base_dir, file=self.path)
         self._problems_cache = (self.revision, found)
         return found
 
-    def problems_by_node(self, cpath: ComponentPath = ()) -> dict[str, list[Any]]:
+    def problems_by_node(self, cpath: ComponentPath = ()) -> dict[str, list[Problem]]:
         """Problems whose JSON pointer falls inside a node of the component at ``cpath``."""
         prefix = "/root" + "".join(f"/nodes/{k}/settings/body" for k in cpath) + "/nodes/"
-        out: dict[str, list[Any]] = {}
+        out: dict[str, list[Problem]] = {}
         for problem in self.problems():
-            pointer: str = getattr(problem, "pointer", "")
+            pointer = problem.pointer
             if pointer.startswith(prefix):
                 # a problem deeper down a body also marks the node that holds that body
                 node_id = pointer[len(prefix) :].split("/", 1)[0]

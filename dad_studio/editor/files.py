@@ -3,45 +3,28 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import platformdirs
 
 from dad_studio import fileformat
-from dad_studio.model import ComponentDefinition
+from dad_studio.fileformat import Problem
+from dad_studio.model import ComponentDefinition, NodeTypeRegistry
 
 RECOVERY_SUFFIX = ".dad.json"
 
 
 def dumps(component: ComponentDefinition) -> bytes:
-    """The document's canonical bytes (fileformat's when it is there)."""
-    dumps_flow = getattr(fileformat, "dumps_flow", None)
-    if dumps_flow is not None:
-        data: bytes = dumps_flow(component)
-        return data
-    body = component.model_dump(mode="json", by_alias=True)
-    doc = {"format": "dad-flow", "schema_version": 1, "root": body}
-    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+    """The document's canonical bytes (the file format's, so save and compare agree)."""
+    return fileformat.dumps_flow(component)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over the target."""
+    """fileformat's atomic write, creating the folder first (recovery folders start missing)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    fileformat.write_atomic(path, data)
 
 
 def recovery_path(original: Path | None, *, state_dir: Path | None = None) -> Path:
@@ -88,13 +71,7 @@ class Fingerprint:
             return True
 
 
-def load(path: Path) -> tuple[ComponentDefinition | None, list[Any]]:
-    """The component and the problems found, through fileformat.load_flow when it is there."""
-    load_flow = getattr(fileformat, "load_flow", None)
-    if load_flow is not None:
-        result = load_flow(path)
-        return result.component, list(result.problems)
-    from dad_studio.model import component_from_dict
-
-    data = json.loads(path.read_bytes())
-    return component_from_dict(data["root"]), []
+def load(path: Path, registry: NodeTypeRegistry | None) -> tuple[ComponentDefinition | None, list[Problem]]:
+    """The component (None when unusable) and every problem fileformat found."""
+    result = fileformat.load_flow(path, registry=registry)
+    return result.component, list(result.problems)

@@ -287,10 +287,11 @@ class RenameNode(Command):
             _apply(doc.root, _moved(edit, self.cpath, self.old, self.new), edit.new)
         doc.node_renamed.emit(self.cpath, self.old, self.new)
         for edit in self._refs:
-            if edit.node_id is not None:
-                doc.settings_changed.emit(_moved(edit, self.cpath, self.old, self.new).cpath, edit.node_id)
+            where = _moved(edit, self.cpath, self.old, self.new)
+            if where.node_id is not None:
+                doc.settings_changed.emit(where.cpath, where.node_id)
             else:
-                doc.variables_changed.emit(_moved(edit, self.cpath, self.old, self.new).cpath)
+                doc.variables_changed.emit(where.cpath)
 
     def undo(self, doc: FlowDocument) -> None:
         assert self._nodes is not None and self._layout is not None
