@@ -75,8 +75,9 @@ def build_actions(win: MainWindow) -> dict[str, QtGui.QAction]:
     graph.addAction(act("ungroup", "&Ungroup Subflow", win.ungroup, ["Ctrl+Shift+G"]))
     graph.addSeparator()
     align = graph.addMenu("Align")
-    for how in ("left", "right", "top", "bottom", "center_horizontal", "center_vertical"):
-        align.addAction(act(f"align_{how}", how.replace("_", " ").capitalize(), lambda h=how: win.align(h)))
+    for how in ("left", "top", "hcenter", "vcenter"):
+        label = {"hcenter": "Centres in a column", "vcenter": "Centres in a row"}.get(how, how.capitalize())
+        align.addAction(act(f"align_{how}", label, lambda h=how: win.align(h)))
     graph.addAction(act("auto_layout", "Auto &Layout", win.auto_layout, ["Ctrl+L"]))
     graph.addSeparator()
     graph.addAction(act("open_body", "&Open Body", lambda: _open_selected(win), ["Return"], context=canvas_only))

@@ -51,7 +51,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.properties = PropertiesPanel()
         self.variables = VariablesPanel()
         self.validation = ValidationPanel()
-        self.quick_add = QuickAddPopup(self.registry, self)
+        self.quick_add = QuickAddPopup(
+            self.registry, None
+        )  # parentless: canvas single-key shortcuts must not see its keys
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         self.add_panel("palette", "Palette", self.palette_panel, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
         self.add_panel("properties", "Properties", self.properties, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
@@ -448,6 +450,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self._closed = True
         self.autosave_timer.stop()
         self._problems_timer.stop()
+        self.statusBar().clearMessage()  # a timed message owns a running QTimer
+        self.quick_add.close()
+        self.quick_add.deleteLater()
         self.canvas.shutdown()
         if self.watcher.files():
             self.watcher.removePaths(self.watcher.files())

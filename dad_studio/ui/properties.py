@@ -384,10 +384,9 @@ class PropertiesPanel(QtWidgets.QScrollArea):
                 elif isinstance(value, list):
                     value = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
                 values[f"s.{key}"] = value
-        focused = QtWidgets.QApplication.focusWidget()
+        # every editor is rewritten, the focused one too (undo from the menu while it has focus);
+        # editors skip the write when the text is unchanged, so a commit's echo moves no cursor
         for key, field in self.fields.items():
-            if field.editor is focused and key != "id":
-                continue
             if key in values:
                 field.load(values[key])
 

@@ -163,6 +163,7 @@ class CanvasWidget(QtWidgets.QWidget):
             entry = self._crumbs.takeAt(0)
             widget = entry.widget() if entry is not None else None
             if widget is not None:
+                widget.setParent(None)
                 widget.deleteLater()
         root_name = "flow"
         if self.doc is not None:
