@@ -52,7 +52,12 @@ def test_kill_minus_nine_at_random_moments_loses_no_flushed_event(tmp_path: Path
         assert child.stdout.readline() == "ready\n", child.stderr.read() if child.stderr else ""
         time.sleep(rng.uniform(0.0, 0.15))
         child.send_signal(signal.SIGKILL)
-        printed, _ = child.communicate(timeout=30)
+        # Read through the same buffered file as readline() did (communicate() would skip its read-ahead).
+        printed = child.stdout.read()
+        child.wait(timeout=30)
+        if child.stderr is not None:
+            child.stderr.close()
+        child.stdout.close()
         assert child.returncode == -signal.SIGKILL
         flushed = [int(line) for line in printed.split()]
         last_flushed = flushed[-1] if flushed else 0
