@@ -148,7 +148,7 @@ def _cycle_in(group: list[str], succ: dict[str, list[str]], order: dict[str, int
 def check_cycles(
     component: ComponentDefinition, pointer: str, edges: list[tuple[int, EdgeDefinition]], problems: list[Problem]
 ) -> set[str]:
-    """Report each cycle once, naming it; return the ids that can never start (in or after a cycle)."""
+    """Report each cycle once, naming it; return the ids downstream of a cycle (they can never start)."""
     ids = list(component.nodes)
     order = {node_id: i for i, node_id in enumerate(ids)}
     succ: dict[str, list[str]] = {}
@@ -156,26 +156,26 @@ def check_cycles(
     for index, edge in edges:
         succ.setdefault(edge.source, []).append(edge.target)
         first_edge.setdefault((edge.source, edge.target), index)
-    stuck: set[str] = set()
+    in_cycle: set[str] = set()
     explicit = component.edges is not None
     for group in _strongly_connected(ids, succ):
         if len(group) == 1 and group[0] not in succ.get(group[0], []):
             continue
         cycle = _cycle_in(group, succ, order)
-        stuck.update(group)
+        in_cycle.update(group)
         where = pointer_join(pointer, "edges")
         if explicit:
             where = pointer_join(where, first_edge[(cycle[0], cycle[1])])
         problems.append(Problem(where, f"cycle: {' -> '.join(cycle)} (a flow must be acyclic)"))
-    if stuck:  # everything downstream of a cycle waits forever
-        frontier = list(stuck)
-        while frontier:
-            node = frontier.pop()
-            for nxt in succ.get(node, []):
-                if nxt not in stuck:
-                    stuck.add(nxt)
-                    frontier.append(nxt)
-    return stuck
+    stuck = set(in_cycle)  # everything downstream of a cycle waits forever
+    frontier = list(in_cycle)
+    while frontier:
+        node = frontier.pop()
+        for nxt in succ.get(node, []):
+            if nxt not in stuck:
+                stuck.add(nxt)
+                frontier.append(nxt)
+    return stuck - in_cycle
 
 
 def check_never_runs(
@@ -192,7 +192,7 @@ def check_never_runs(
     for node_id, node in component.nodes.items():
         here = pointer_join(pointer, "nodes", node_id)
         if node_id in stuck:
-            problems.append(Problem(here, f"element {node_id!r} is unreachable: it is in or after a cycle", "warning"))
+            problems.append(Problem(here, f"element {node_id!r} is unreachable: it waits on a cycle", "warning"))
             continue
         if node.join != "all":
             continue

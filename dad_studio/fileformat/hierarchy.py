@@ -77,7 +77,8 @@ class ElementIndex:
                 prefix = ".".join(self._normal((scope.split(".") if scope else []) + names[:k]))
                 if prefix in self.opaque:
                     return None
-        visible = sorted({p.rsplit(".", 1)[-1] for p in self.paths if p.startswith(component_path + ".")})
+        parents = set(scopes)
+        visible = sorted({p.rsplit(".", 1)[-1] for p in self.paths if p.rsplit(".", 1)[0] in parents})
         shown = ", ".join(visible[:15]) + (", ..." if len(visible) > 15 else "")
         return f"$hier{{{text}}} names no element: {names[0]!r} is unknown here (elements: {shown or 'none'})"
 

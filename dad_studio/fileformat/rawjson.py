@@ -54,8 +54,20 @@ def decode(data: bytes, problems: list[Problem]) -> str | None:
             Problem("", f"the file is {len(data):,} bytes; flow files are limited to {MAX_FILE_BYTES:,} bytes")
         )
         return None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) > 1 and (data[0] == 0 or data[1] == 0)):
-        problems.append(Problem("", "the file looks UTF-16/UTF-32 encoded; flow files must be UTF-8"))
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        problems.append(
+            Problem(
+                "", "the file is UTF-16/UTF-32 encoded (it starts with a byte order mark); flow files must be UTF-8"
+            )
+        )
+        return None
+    if b"\x00" in data[:4096]:
+        problems.append(
+            Problem(
+                "",
+                "the file contains NUL bytes: it is binary, or UTF-16/UTF-32 encoded; flow files are UTF-8 JSON text",
+            )
+        )
         return None
     if data.startswith(b"\xef\xbb\xbf"):
         problems.append(Problem("", "the file starts with a UTF-8 byte order mark; `fmt` removes it", "warning"))
