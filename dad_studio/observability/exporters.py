@@ -11,7 +11,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
@@ -156,6 +156,10 @@ def _instrument_classes() -> tuple[type[Any], ...]:
 _INSTRUMENT_CLASSES = _instrument_classes()
 
 
+class _Deferred(Protocol):
+    def readable(self) -> ReadableSpan: ...
+
+
 class BufferedSpanProcessor(SpanProcessor):
     """Keeps finished spans in a deque; `export_pending` (flusher thread, shutdown) writes them.
 
@@ -173,13 +177,14 @@ class BufferedSpanProcessor(SpanProcessor):
     ) -> None:
         self._exporters = list(exporters)
         self._on_error = on_error
-        self._pending: deque[ReadableSpan] = deque()
+        self._pending: deque[ReadableSpan | _Deferred] = deque()
         self._max_pending = max_pending
         self._batch_size = batch_size
         self._export_lock = threading.Lock()
         self.wake: Callable[[], None] = lambda: None
 
-    def on_end(self, span: ReadableSpan) -> None:
+    def on_end(self, span: ReadableSpan | _Deferred) -> None:
+        """A finished span: an SDK span (from `tracer_provider`) or one whose `readable()` builds it."""
         self._pending.append(span)
         if len(self._pending) > self._max_pending:
             self.wake()
@@ -190,7 +195,14 @@ class BufferedSpanProcessor(SpanProcessor):
                 batch: list[ReadableSpan] = []
                 try:
                     while len(batch) < self._batch_size:
-                        batch.append(self._pending.popleft())
+                        item = self._pending.popleft()
+                        if isinstance(item, ReadableSpan):
+                            batch.append(item)
+                            continue
+                        try:
+                            batch.append(item.readable())
+                        except Exception as exc:
+                            self._on_error("a span could not be built", exc)
                 except IndexError:
                     pass
                 for exporter in self._exporters:

@@ -54,34 +54,71 @@ def _segment(path: str) -> str:
 
 def model_of(event: Mapping[str, Any]) -> str | None:
     """The model a node used: the event's `model`, else `usage.model`, else `output.model`."""
-    for source in (event, event.get("usage"), event.get("output")):
-        if isinstance(source, Mapping):
-            model = source.get("model")
+    model = event.get("model")
+    if model.__class__ is str and model:  # plain-class checks: ABC isinstance costs µs on the hot path
+        return str(model)
+    for key in ("usage", "output"):
+        source = event.get(key)
+        if source.__class__ is dict or (source is not None and isinstance(source, Mapping)):
+            model = source.get("model")  # type: ignore[union-attr]
             if isinstance(model, str) and model:
                 return model
     return None
 
 
 class _Open:
-    """A span that has started: what a ReadableSpan needs, collected until it ends."""
+    """A span as the hot path keeps it: ids and times (ns) as ints, until it ends."""
 
-    __slots__ = ("attributes", "context", "events", "name", "parent", "start_ns")
+    __slots__ = ("attributes", "end_ts", "events", "name", "parent_id", "span_id", "start_ts", "status")
 
-    def __init__(self, name: str, context: SpanContext, parent: SpanContext | None, start_ns: int) -> None:
+    def __init__(self, name: str, span_id: int, parent_id: int | None, start_ts: Any) -> None:
         self.name = name
-        self.context = context
-        self.parent = parent
-        self.start_ns = start_ns
+        self.span_id = span_id
+        self.parent_id = parent_id
+        self.start_ts = start_ts
+        self.end_ts: Any = None
+        self.status: Status = _UNSET
         self.attributes: dict[str, Any] = {}
-        self.events: list[SpanEvent] = []
+        self.events: list[tuple[str, dict[str, Any], Any]] = []
+
+
+class FinishedSpan:
+    """A span that ended on the hot path; `readable()` (run on the flusher) makes the SDK object."""
+
+    __slots__ = ("builder", "span")
+
+    def __init__(self, builder: SpanBuilder, span: _Open) -> None:
+        self.builder = builder
+        self.span = span
+
+    def readable(self) -> ReadableSpan:
+        span, builder = self.span, self.builder
+        trace_id = builder.trace_id
+        start = span.start_ts
+        return ReadableSpan(
+            name=span.name,
+            context=SpanContext(trace_id, span.span_id, False, _SAMPLED),
+            parent=SpanContext(trace_id, span.parent_id, False, _SAMPLED) if span.parent_id else None,
+            resource=builder.resource,
+            attributes=span.attributes,
+            events=[SpanEvent(name, attrs, ts) for name, attrs, ts in span.events],
+            status=span.status,
+            start_time=start,
+            end_time=max(span.end_ts, start),
+            instrumentation_scope=builder.scope,
+        )
 
 
 class SpanBuilder:
-    """Turns events (in seq order) into finished spans handed to `emit`."""
+    """Turns events (in seq order) into finished spans handed to `emit`.
+
+    The hot path keeps only plain values (ids and times as ints); building the SpanContext and
+    ReadableSpan objects (~15 µs a node) happens in `FinishedSpan.readable()`, off it.
+    """
 
     def __init__(
         self,
-        emit: Callable[[ReadableSpan], None],
+        emit: Callable[[FinishedSpan], None],
         *,
         run_id: str,
         resource: Resource,
@@ -90,8 +127,8 @@ class SpanBuilder:
     ) -> None:
         self._emit = emit
         self._run_id = run_id
-        self._resource = resource
-        self._scope = scope
+        self.resource = resource
+        self.scope = scope
         self._random = random.Random()
         self.trace_id = trace_id or self._random.getrandbits(128) or 1
         self._run: _Open | None = None
@@ -99,8 +136,8 @@ class SpanBuilder:
         self._nodes: dict[str, _Open] = {}
         self._attempts: dict[str, _Open] = {}
         self._previous_run_id: str | None = None
-        self.last_ns = 0
-        self._handlers: dict[str, Callable[[Mapping[str, Any], int], None]] = {
+        self.last_ts = 0
+        self._handlers: dict[str, Callable[[Mapping[str, Any], Any], None]] = {
             "run_started": self._run_started,
             "component_started": self._component_started,
             "component_completed": self._component_completed,
@@ -116,8 +153,8 @@ class SpanBuilder:
 
     # -- lookups -----------------------------------------------------------------------------------
 
-    def _new_context(self) -> SpanContext:
-        return SpanContext(self.trace_id, self._random.getrandbits(64) or 1, False, _SAMPLED)
+    def _new_id(self) -> int:
+        return self._random.getrandbits(64) or 1
 
     def _innermost(self, path: str) -> _Open | None:
         """The open span a child of `path` (or a record about it) belongs to, the path itself first."""
@@ -130,53 +167,42 @@ class SpanBuilder:
                 return span
         return self._run
 
-    def _parent_of(self, path: str, *, same_path_node: bool) -> SpanContext:
+    def _parent_of(self, path: str, *, same_path_node: bool) -> int:
         if same_path_node:
             holder = self._attempts.get(path) or self._nodes.get(path)
             if holder is not None:
-                return holder.context
+                return holder.span_id
         for parent in ancestors(path):
             span = self._components.get(parent) or self._attempts.get(parent) or self._nodes.get(parent)
             if span is not None:
-                return span.context
-        return self._ensure_run(path, self.last_ns).context
+                return span.span_id
+        return self._ensure_run(path, self.last_ts).span_id
 
     def context_for(self, path: str | None) -> SpanContext | None:
         """Span context of the innermost open span at `path` (or of the run): for log correlation."""
         span = self._innermost(path) if path else self._run
-        return span.context if span is not None else None
+        return SpanContext(self.trace_id, span.span_id, False, _SAMPLED) if span is not None else None
 
     # -- span life ---------------------------------------------------------------------------------
 
-    def _ensure_run(self, path: str, ts_ns: int) -> _Open:
+    def _ensure_run(self, path: str, ts: Any) -> _Open:
         if self._run is None:
             root = path.split(".", 1)[0]
-            self._run = _Open(f"run {root}", self._new_context(), None, ts_ns)
+            self._run = _Open(f"run {root}", self._new_id(), None, ts)
             self._run.attributes.update({"dad.span_kind": "run", "dad.run_id": self._run_id, "dad.hier_path": root})
         return self._run
 
-    def _open(self, name: str, kind: str, path: str, parent: SpanContext, ts_ns: int) -> _Open:
-        span = _Open(name, self._new_context(), parent, ts_ns)
+    def _open(self, name: str, kind: str, path: str, parent_id: int, ts: Any) -> _Open:
+        span = _Open(name, self._new_id(), parent_id, ts)
         span.attributes["dad.span_kind"] = kind
         span.attributes["dad.hier_path"] = path
         span.attributes["dad.run_id"] = self._run_id
         return span
 
-    def _end(self, span: _Open, end_ns: int, status: Status = _UNSET) -> None:
-        self._emit(
-            ReadableSpan(
-                name=span.name,
-                context=span.context,
-                parent=span.parent,
-                resource=self._resource,
-                attributes=span.attributes,
-                events=span.events,
-                status=status,
-                start_time=span.start_ns,
-                end_time=max(end_ns, span.start_ns),
-                instrumentation_scope=self._scope,
-            )
-        )
+    def _end(self, span: _Open, end_ts: Any, status: Status = _UNSET) -> None:
+        span.end_ts = end_ts
+        span.status = status
+        self._emit(FinishedSpan(self, span))
 
     @staticmethod
     def _status_of(status: Any) -> Status:
@@ -189,13 +215,12 @@ class SpanBuilder:
     def on_event(self, event: Mapping[str, Any]) -> None:
         handler = self._handlers.get(event["type"])
         if handler is not None:
-            ts_ns = ts_to_ns(event["ts"])
-            self.last_ns = ts_ns
+            ts_ns = ts_to_ns(event["ts"])  # here, so a bad timestamp fails with its event
+            self.last_ts = ts_ns
             handler(event, ts_ns)
 
-    def _run_started(self, event: Mapping[str, Any], ts_ns: int) -> None:
+    def _run_started(self, event: Mapping[str, Any], ts_ns: Any) -> None:
         run = self._ensure_run(event["path"], ts_ns)
-        run.start_ns = min(run.start_ns, ts_ns)
         root = event.get("root_component_id") or event["path"]
         run.name = f"run {root}"
         run.attributes["dad.root_component_id"] = root
@@ -204,21 +229,21 @@ class SpanBuilder:
             if event.get(key):
                 run.attributes[f"dad.{key}"] = event[key]
 
-    def _component_started(self, event: Mapping[str, Any], ts_ns: int) -> None:
+    def _component_started(self, event: Mapping[str, Any], ts_ns: Any) -> None:
         path = event["path"]
         span = self._open(_segment(path), "component", path, self._parent_of(path, same_path_node=True), ts_ns)
         if event.get("kind"):
             span.attributes["dad.component_kind"] = event["kind"]
         self._components[path] = span
 
-    def _component_completed(self, event: Mapping[str, Any], ts_ns: int) -> None:
+    def _component_completed(self, event: Mapping[str, Any], ts_ns: Any) -> None:
         span = self._components.pop(event["path"], None)
         if span is not None:
             status = event.get("status")
             span.attributes["dad.status"] = str(status)
             self._end(span, ts_ns, self._status_of(status))
 
-    def _node_started(self, event: Mapping[str, Any], ts_ns: int) -> None:
+    def _node_started(self, event: Mapping[str, Any], ts_ns: Any) -> None:
         path = event["path"]
         attempt = int(event.get("attempt") or 1)
         node = self._nodes.get(path)
@@ -232,23 +257,23 @@ class SpanBuilder:
             previous.attributes["dad.status"] = "failed"
             self._end(previous, ts_ns, Status(StatusCode.ERROR, "retried"))
         node.attributes["dad.attempts"] = attempt
-        span = self._open(f"attempt {attempt}", "attempt", path, node.context, ts_ns)
+        span = self._open(f"attempt {attempt}", "attempt", path, node.span_id, ts_ns)
         span.attributes["dad.attempt"] = attempt
         self._attempts[path] = span
 
-    def _input_required(self, event: Mapping[str, Any], ts_ns: int) -> None:
+    def _input_required(self, event: Mapping[str, Any], ts_ns: Any) -> None:
         span = self._innermost(event["path"])
         if span is not None:
             attributes = {"dad.hier_path": event["path"], "dad.request": _text(event.get("request"))}
-            span.events.append(SpanEvent("dad.input_required", attributes, ts_ns))
+            span.events.append(("dad.input_required", attributes, ts_ns))
 
-    def _input_received(self, event: Mapping[str, Any], ts_ns: int) -> None:
+    def _input_received(self, event: Mapping[str, Any], ts_ns: Any) -> None:
         span = self._innermost(event["path"])
         if span is not None:
             attributes = {"dad.hier_path": event["path"], "dad.input_source": str(event.get("source"))}
-            span.events.append(SpanEvent("dad.input_received", attributes, ts_ns))
+            span.events.append(("dad.input_received", attributes, ts_ns))
 
-    def _artifact_written(self, event: Mapping[str, Any], ts_ns: int) -> None:
+    def _artifact_written(self, event: Mapping[str, Any], ts_ns: Any) -> None:
         span = self._innermost(event["path"])
         if span is not None:
             attributes: dict[str, Any] = {
@@ -256,7 +281,7 @@ class SpanBuilder:
                 "dad.artifact.size": int(event.get("size") or 0),
                 "dad.artifact.media_type": str(event.get("media_type")),
             }
-            span.events.append(SpanEvent("dad.artifact_written", attributes, ts_ns))
+            span.events.append(("dad.artifact_written", attributes, ts_ns))
 
     def _result_attributes(self, span: _Open, event: Mapping[str, Any]) -> None:
         attributes = span.attributes
@@ -267,7 +292,7 @@ class SpanBuilder:
         if model is not None:
             attributes["dad.model"] = model
         usage = event.get("usage")
-        if isinstance(usage, Mapping):
+        if usage:
             attributes["dad.tokens.prompt"] = int(usage.get("prompt_tokens") or 0)
             attributes["dad.tokens.completion"] = int(usage.get("completion_tokens") or 0)
             attributes["dad.tokens.total"] = int(usage.get("total_tokens") or 0)
@@ -277,7 +302,7 @@ class SpanBuilder:
         if event.get("attempts"):
             attributes["dad.attempts"] = int(event["attempts"])
 
-    def _error_status(self, span: _Open, error: Any, ts_ns: int) -> Status:
+    def _error_status(self, span: _Open, error: Any, ts_ns: Any) -> Status:
         if isinstance(error, Mapping):
             message, kind, trace = (
                 str(error.get("message", "")),
@@ -289,10 +314,10 @@ class SpanBuilder:
         attributes: dict[str, Any] = {"exception.type": kind, "exception.message": message}
         if trace:
             attributes["exception.stacktrace"] = str(trace)
-        span.events.append(SpanEvent("exception", attributes, ts_ns))
+        span.events.append(("exception", attributes, ts_ns))
         return Status(StatusCode.ERROR, f"{kind}: {message}")
 
-    def _node_completed(self, event: Mapping[str, Any], ts_ns: int) -> None:
+    def _node_completed(self, event: Mapping[str, Any], ts_ns: Any) -> None:
         path = event["path"]
         node = self._nodes.pop(path, None)
         if node is None:  # no node_started seen: place it from its own timings
@@ -312,7 +337,7 @@ class SpanBuilder:
             self._end(attempt, ts_ns, status)
         self._end(node, ts_ns, status)
 
-    def _node_loaded(self, event: Mapping[str, Any], ts_ns: int) -> None:
+    def _node_loaded(self, event: Mapping[str, Any], ts_ns: Any) -> None:
         path = event["path"]
         span = self._open(_segment(path), "node", path, self._parent_of(path, same_path_node=False), ts_ns)
         self._result_attributes(span, event)
@@ -323,7 +348,7 @@ class SpanBuilder:
             span.attributes["dad.loaded_from"] = self._previous_run_id
         self._end(span, ts_ns, self._status_of(event.get("status")))
 
-    def _node_skipped(self, event: Mapping[str, Any], ts_ns: int) -> None:
+    def _node_skipped(self, event: Mapping[str, Any], ts_ns: Any) -> None:
         path = event["path"]
         self._nodes.pop(path, None)
         self._attempts.pop(path, None)
@@ -333,20 +358,20 @@ class SpanBuilder:
             span.attributes["dad.skip_reason"] = _text(event["reason"])
         self._end(span, ts_ns)
 
-    def close_open(self, end_ns: int, status: str) -> None:
+    def close_open(self, end_ts: Any, status: str) -> None:
         """End every span still open (innermost first), marking it `status`."""
         for table in (self._attempts, self._nodes):
             for span in table.values():
                 span.attributes.setdefault("dad.status", status)
-                self._end(span, end_ns)
+                self._end(span, end_ts)
             table.clear()
         for path in sorted(self._components, key=lambda p: p.count("."), reverse=True):
             span = self._components[path]
             span.attributes.setdefault("dad.status", status)
-            self._end(span, end_ns)
+            self._end(span, end_ts)
         self._components.clear()
 
-    def _run_completed(self, event: Mapping[str, Any], ts_ns: int) -> None:
+    def _run_completed(self, event: Mapping[str, Any], ts_ns: Any) -> None:
         self.close_open(ts_ns, "cancelled")
         run = self._ensure_run(event["path"], ts_ns)
         self._run = None
@@ -368,8 +393,8 @@ class SpanBuilder:
 
     def close(self, status: str = "interrupted") -> None:
         """End whatever is still open (a run that never completed) at the last time seen."""
-        self.close_open(self.last_ns, status)
+        self.close_open(self.last_ts, status)
         if self._run is not None:
             self._run.attributes.setdefault("dad.status", status)
-            self._end(self._run, self.last_ns)
+            self._end(self._run, self.last_ts)
             self._run = None

@@ -28,7 +28,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import NonRecordingSpan
+from opentelemetry.trace import NonRecordingSpan, SpanContext
 
 from dad_studio.observability.exporters import (
     BufferedLogProcessor,
@@ -125,6 +125,7 @@ class RunTelemetry:
                 raise ValueError("RunTelemetry needs a run_id when it has no run folder")
             run_id = self.run_dir.name
         self.run_id = run_id
+        self._wake = threading.Event()
         self.errors: list[str] = []
         """Export failures (a collector down, a full disk): the run goes on, these say what was lost."""
         self._closed = False
@@ -185,6 +186,8 @@ class RunTelemetry:
         self._metrics_lock = threading.Lock()
 
         self._log_processor: BufferedLogProcessor | None = None
+        self._log_queue: deque[tuple[str, int, SpanContext | None, int, int, Mapping[str, Any] | None]] = deque()
+        self._log_lock = threading.Lock()
         self.logger_provider = LoggerProvider(resource=self.resource, shutdown_on_exit=False)
         self._otel_logger = self.logger_provider.get_logger(_SCOPE_NAME, _version())
         self.logger = logging.Logger(f"{_RUN_LOGGER_PARENT}.{run_id}", s.log_level_number)
@@ -208,7 +211,6 @@ class RunTelemetry:
             self._handler = _RunLogHandler(self, s.log_level_number)
             self.logger.addHandler(self._handler)
 
-        self._wake = threading.Event()
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
         if (s.traces or s.metrics or s.logs) and s.enabled and (self.run_dir is not None or endpoint):
@@ -258,7 +260,7 @@ class RunTelemetry:
         if event.get("duration_ms") is not None:
             push((0, float(event["duration_ms"]), attrs))
         usage = event.get("usage")
-        if isinstance(usage, Mapping):
+        if usage:
             model = model_of(event) or "unknown"
             push((2, int(usage.get("prompt_tokens") or 0), {"dad.model": model, "dad.token.type": "prompt"}))
             push((2, int(usage.get("completion_tokens") or 0), {"dad.model": model, "dad.token.type": "completion"}))
@@ -299,19 +301,41 @@ class RunTelemetry:
         timestamp_ns: int | None = None,
         attributes: Mapping[str, Any] | None = None,
     ) -> None:
-        """One OpenTelemetry log record of this run, correlated with the span open at `path`."""
+        """One OpenTelemetry log record of this run, correlated with the span open at `path`.
+
+        The span is looked up now (it may have ended by the time the record is written); building the
+        SDK record (~100 µs) is left to the flusher, like span encoding.
+        """
         if self._log_processor is None or self._closed:
             return
-        name = logging.getLevelName(levelno)
-        self._otel_logger.emit(
-            timestamp=timestamp_ns if timestamp_ns is not None else time.time_ns(),
-            observed_timestamp=time.time_ns(),
-            context=self.context_for(path),
-            severity_number=severity_of(levelno),
-            severity_text=_SEVERITY_TEXT.get(name, name),
-            body=message,
-            attributes=dict(attributes or {}),
+        span_context = self._spans.context_for(path) if self._spans is not None else None
+        now = time.time_ns()
+        self._log_queue.append(
+            (message, levelno, span_context, timestamp_ns if timestamp_ns is not None else now, now, attributes)
         )
+        if len(self._log_queue) > 8192:
+            self._wake.set()
+
+    def _emit_logs(self) -> None:
+        with self._log_lock:
+            while True:
+                try:
+                    message, levelno, span_context, ts_ns, observed_ns, attributes = self._log_queue.popleft()
+                except IndexError:
+                    return
+                name = logging.getLevelName(levelno)
+                context = None
+                if span_context is not None:
+                    context = trace.set_span_in_context(NonRecordingSpan(span_context))
+                self._otel_logger.emit(
+                    timestamp=ts_ns,
+                    observed_timestamp=observed_ns,
+                    context=context,
+                    severity_number=severity_of(levelno),
+                    severity_text=_SEVERITY_TEXT.get(name, name),
+                    body=message,
+                    attributes=dict(attributes or {}),
+                )
 
     # -- flushing ----------------------------------------------------------------------------------
 
@@ -339,6 +363,7 @@ class RunTelemetry:
             if self._span_processor is not None:
                 self._span_processor.export_pending()
             if self._log_processor is not None:
+                self._emit_logs()
                 self._log_processor.export_pending()
             if metrics and self._metric_reader is not None:
                 self._record_measurements()
