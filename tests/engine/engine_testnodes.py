@@ -138,3 +138,22 @@ def make_registry() -> NodeTypeRegistry:
     for node_type in TEST_TYPES:
         registry.register(node_type)
     return registry
+
+
+class ArtifactSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = "hello"
+
+
+class ArtifactExecutor:
+    """Writes an artifact file; also changes an env var and the cwd (for IsolatedExecution tests)."""
+
+    async def execute(self, ctx: NodeContext, settings: BaseModel) -> NodeOutput:
+        assert isinstance(settings, ArtifactSettings)
+        path = ctx.write_artifact("out/result.txt", ctx.render(settings.text).encode())
+        os.environ["DAD_TEST_LEAK"] = "1"
+        os.chdir(ctx.run_dir)
+        return NodeOutput(outcome={"file": str(path)})
+
+
+TEST_TYPES = (*TEST_TYPES, _t("artifact", ArtifactSettings, "ArtifactExecutor"))

@@ -1,0 +1,232 @@
+#!/usr/bin/env python
+"""Engine benchmark: the same no-op flows through dad-studio and, side by side, through the peers.
+
+    python bench/engine_bench.py                 # full table, medians of 5, fresh process each
+    python bench/engine_bench.py --reps 3 --quick
+    python bench/engine_bench.py --setup-peers   # build bench/peers/*/venv first (needs network)
+    python bench/engine_bench.py --one --shape chain --n 1000 --records on   # one measurement (JSON)
+
+Cases: chains of 10, 100, 1,000 no-op nodes; a fan-out of 100 branches that each sleep 50 ms
+(start -> 100 branches -> join, as the peers' scripts do). Per case: per-node overhead (µs, run
+time / nodes), run time (ms, import excluded), peak RSS (MB) and bytes written. Also the import
+time of `dad_studio.engine` in a fresh process. Targets (the brief) are printed beside the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+PEERS = HERE / "peers"
+PY313 = Path.home() / ".pyenv/versions/3.13.0/bin/python3.13"
+
+CASES: list[tuple[str, int, float]] = [
+    ("chain", 10, 0.0),
+    ("chain", 100, 0.0),
+    ("chain", 1000, 0.0),
+    ("fanout", 100, 0.05),
+]
+PEER_VARIANTS: dict[str, list[str]] = {
+    "langgraph": ["--mode", "async", "--cp", "none"],
+    "burr": ["--mode", "async", "--track", "local"],
+    "dhenara": ["--obs", "off"],
+}
+
+
+def bench_env() -> dict[str, str]:
+    """Fresh processes as users get them: with bytecode caches (this sandbox sets PYTHONDONTWRITEBYTECODE)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def dir_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+# -- one measurement (runs in a fresh process) ---------------------------------------------------
+
+
+def one(shape: str, n: int, sleep: float, records: bool, telemetry: bool) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    import asyncio
+
+    from dad_studio.engine import FlowRunner, RunContext
+    from dad_studio.model import FlowDefinition
+
+    import_s = time.perf_counter() - t0
+    flow = FlowDefinition(id="bench")
+    if shape == "chain":
+        for i in range(n):
+            flow.node(f"n{i}", type="noop")
+        nodes = n
+    else:
+        flow.node("start", type="noop")
+        flow.node("join", type="noop")
+        for i in range(n):
+            flow.node(f"b{i}", type="sleep", settings={"seconds": sleep})
+            flow.connect("start", f"b{i}")
+            flow.connect(f"b{i}", "join")
+        nodes = n + 2
+    work = Path(tempfile.mkdtemp(prefix="dad_bench_"))
+    rc = RunContext(
+        root_component_id="bench",
+        project_root=work,
+        records=records,
+        observability_settings=None if telemetry else {"enabled": False},
+    )
+    rc.setup_run()
+    runner = FlowRunner(flow, rc)
+
+    async def go() -> Any:
+        t = time.perf_counter()
+        result = await runner.run()
+        return result, time.perf_counter() - t
+
+    result, run_s = asyncio.run(go())
+    written = dir_bytes(work)
+    shutil.rmtree(work, ignore_errors=True)
+    return {
+        "engine": "dad-studio",
+        "variant": f"records={'on' if records else 'off'}/telemetry={'on' if telemetry and records else 'off'}",
+        "shape": shape,
+        "n": n,
+        "nodes": nodes,
+        "ok": result.status.value == "completed" and len(result.nodes) == nodes,
+        "import_s": import_s,
+        "run_s": run_s,
+        "per_node_us": run_s / nodes * 1e6,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "disk_bytes": written,
+    }
+
+
+# -- the driver ----------------------------------------------------------------------------------
+
+
+def _json_line(out: str) -> dict[str, Any]:
+    for line in reversed(out.strip().splitlines()):
+        if line.startswith("{"):
+            parsed: dict[str, Any] = json.loads(line)
+            return parsed
+    raise ValueError(f"no JSON line in output: {out[-300:]!r}")
+
+
+def measure(cmd: list[str], reps: int, cwd: Path | None = None) -> tuple[dict[str, Any] | None, str]:
+    rows = []
+    for _ in range(reps):
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, check=False, timeout=600, env=bench_env())
+        if proc.returncode != 0:
+            return None, f"failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}"
+        rows.append(_json_line(proc.stdout))
+    med: dict[str, Any] = dict(rows[0])
+    for key in ("run_s", "per_node_us", "peak_rss_mb", "disk_bytes", "import_s"):
+        if key in rows[0]:
+            med[key] = statistics.median(r[key] for r in rows)
+    med["ok"] = all(r.get("ok", True) for r in rows)
+    return med, ""
+
+
+def import_time(reps: int) -> float:
+    code = "import time; t=time.perf_counter(); import dad_studio.engine; print(time.perf_counter()-t)"
+    times = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=bench_env()
+            ).stdout
+        )
+        for _ in range(reps)
+    ]
+    return statistics.median(times)
+
+
+def setup_peers() -> None:
+    for peer in PEER_VARIANTS:
+        venv = PEERS / peer / "venv"
+        if (venv / "bin/python").exists():
+            print(f"{peer}: venv present")
+            continue
+        python = str(PY313) if PY313.exists() else "python3.13"
+        print(f"{peer}: creating venv with {python}")
+        subprocess.run([python, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin/pip"), "install", "-q", "-r", str(PEERS / peer / "lock-venv.txt")], check=True)
+
+
+def _target(row: dict[str, Any], shape: str, n: int) -> str:
+    variant = row["variant"]
+    if shape == "chain" and n == 1000:
+        limit = 40 if variant.startswith("records=on") else 20
+        return f"<= {limit} µs/node: {'met' if row['per_node_us'] <= limit else 'NOT met'}"
+    if shape == "fanout":
+        return f"<= 80 ms: {'met' if row['run_s'] * 1000 <= 80 else 'NOT met'}"
+    return ""
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--one", action="store_true", help="one measurement in this process, printed as JSON")
+    ap.add_argument("--shape", default="chain", choices=["chain", "fanout"])
+    ap.add_argument("--n", type=int, default=10)
+    ap.add_argument("--sleep", type=float, default=0.0)
+    ap.add_argument("--records", default="on", choices=["on", "off"])
+    ap.add_argument("--telemetry", default="off", choices=["on", "off"])
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--setup-peers", action="store_true", help="build the peers' venvs under bench/peers")
+    ap.add_argument("--no-peers", action="store_true")
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(one(args.shape, args.n, args.sleep, args.records == "on", args.telemetry == "on")))
+        return 0
+    if args.setup_peers:
+        setup_peers()
+    print(f"# engine bench: medians of {args.reps}, a fresh process per measurement; load {os.getloadavg()}")
+    print(f"import dad_studio.engine: {import_time(args.reps):.3f} s (target <= 0.3 s)\n")
+    print("| engine | variant | shape | N | µs/node | run ms | peak RSS MB | bytes written | B/node | target |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    ours = [("on", "off"), ("on", "on"), ("off", "off")]
+    for shape, n, sleep in CASES:
+        for records, telemetry in ours:
+            cmd = [sys.executable, __file__, "--one", "--shape", shape, "--n", str(n), "--sleep", str(sleep)]
+            cmd += ["--records", records, "--telemetry", telemetry]
+            row, why = measure(cmd, args.reps)
+            if row is None:
+                print(f"| dad-studio | records={records}/telemetry={telemetry} | {shape} | {n} | {why} |||||")
+                continue
+            print(_row(row, shape, n, _target(row, shape, n)))
+        if args.no_peers:
+            continue
+        for peer, variant in PEER_VARIANTS.items():
+            python = PEERS / peer / "venv/bin/python"
+            if not python.exists():
+                print(f"| {peer} | | {shape} | {n} | skipped: no venv at {python.parent.parent} (--setup-peers) |||||")
+                continue
+            cmd = [str(python), str(PEERS / peer / f"bench_{peer}.py"), "--shape", shape, "--n", str(n)]
+            cmd += ["--sleep", str(sleep), *variant]
+            row, why = measure(cmd, args.reps, cwd=PEERS / peer)
+            if row is None:
+                print(f"| {peer} | {' '.join(variant)} | {shape} | {n} | skipped: {why} |||||")
+                continue
+            print(_row(row, shape, n, ""))
+    return 0
+
+
+def _row(row: dict[str, Any], shape: str, n: int, target: str) -> str:
+    per_node_bytes = row.get("disk_bytes", 0) / max(row.get("nodes", n), 1)
+    ok = "" if row.get("ok", True) else " (NOT ok)"
+    return (
+        f"| {row['engine']} | {row['variant']}{ok} | {shape} | {n} | {row['per_node_us']:.0f} | {row['run_s'] * 1000:.1f} "
+        f"| {row['peak_rss_mb']:.0f} | {row.get('disk_bytes', 0):,} | {per_node_bytes:.0f} | {target} |"
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
