@@ -155,7 +155,7 @@ class ValidationPanel(QtWidgets.QTreeWidget):
         self.setColumnCount(3)
         self.setHeaderLabels(["", "where", "problem"])
         self.setRootIsDecorated(False)
-        self.setAlternatingRowColors(True)
+        self.setAlternatingRowColors(False)  # the themes set no alternate colour: white rows hid text
         self.header().setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.header().setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.setWordWrap(True)

@@ -66,7 +66,8 @@ class JsonEdit(QtWidgets.QPlainTextEdit):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTabChangesFocus(True)
-        self.setMinimumHeight(70)
+        self.setMinimumHeight(60)
+        self.setMaximumHeight(140)
         self._last: Any = None
         self.textChanged.connect(self._check)
 
