@@ -288,3 +288,26 @@ def test_append_requires_open_and_close_is_idempotent(tmp_path: Path) -> None:
     assert (tmp_path / "r" / "run.json").read_bytes() == first
     with pytest.raises(RuntimeError):
         writer.append({"seq": 1, "ts": "t", "type": "log", "path": "p"})
+
+
+def test_fast_encoder_matches_json_dumps() -> None:
+    import datetime
+    import math
+
+    from dad_studio.runs.common import _slow_dumps, dumps
+
+    values: list[Any] = [
+        {"a": 1, "b": [1.5, None, True, 'é\n"x\\'], "c": {"d": math.inf, "e": -0.0}},
+        "top-level string",
+        3,
+        1e300,
+        [],
+        {},
+        {"p": Path("/x"), "t": datetime.date(2020, 1, 2), "s": (1, 2)},
+        {1: 2, None: 3, 2.5: 4, False: 5},
+        {"\u2028": "\ud7ff\U0001f600"},
+    ]
+    for value in values:
+        assert dumps(value) == _slow_dumps(value)
+        if not isinstance(value, dict) or "p" not in value:
+            assert json.loads(dumps(value)) == json.loads(json.dumps(value))
