@@ -43,6 +43,8 @@ class CanvasView(QtWidgets.QGraphicsView):
         self._pan_from: QtCore.QPointF | None = None
         self._press_positions: dict[str, tuple[float, float]] = {}
         self.fit_pending = False
+        self._cached: bool | None = None
+        self.zoom_changed.connect(self._update_item_cache)
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -67,6 +69,20 @@ class CanvasView(QtWidgets.QGraphicsView):
             self.scale(1.0, 1.0)
             self.centerOn(rect.center())
         self.zoom_changed.emit()
+
+    def _update_item_cache(self) -> None:
+        """Cache node pixmaps only when zoomed in: far out a node is one rect, cheaper than a cache."""
+        cached = self.transform().m11() >= 0.35
+        if cached == self._cached:
+            return
+        self._cached = cached
+        mode = (
+            QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+            if cached
+            else QtWidgets.QGraphicsItem.CacheMode.NoCache
+        )
+        for item in self.canvas_scene.nodes.values():
+            item.setCacheMode(mode)
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)

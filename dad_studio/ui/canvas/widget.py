@@ -116,8 +116,10 @@ class CanvasWidget(QtWidgets.QWidget):
             self.scene.select_ids(selected)
         self._update_breadcrumb()
         self.refresh_problems()
+        self.view._cached = None  # new items: apply the cache mode for the current zoom
         if fit:
             self.view.fit()
+        self.view._update_item_cache()
         self.minimap.refit()
         self.path_changed.emit()
 
