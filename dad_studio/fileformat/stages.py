@@ -14,7 +14,7 @@ from pathlib import Path
 from dad_studio.fileformat import rawjson
 from dad_studio.fileformat.migrate import migrate
 from dad_studio.fileformat.problems import Problem
-from dad_studio.fileformat.structure import build_component, check_document
+from dad_studio.fileformat.structure import build_component, check_envelope, check_top_level
 from dad_studio.model import ComponentDefinition
 
 
@@ -63,11 +63,11 @@ def parse_bytes(data: bytes) -> Parsed:
     value = rawjson.parse(data, problems)
     if value is None:
         return Parsed(None, problems)
-    document = check_document(value, problems)
+    document = check_envelope(value, problems)
     if document is None:
         return Parsed(None, problems)
     migrated, migrated_from = migrate(document, problems)
-    if migrated is None:
+    if migrated is None or not check_top_level(migrated, problems):
         return Parsed(None, problems)
     if migrated_from is not None:
         problems.append(

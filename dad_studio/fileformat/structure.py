@@ -20,28 +20,32 @@ from dad_studio.model.definitions import BODY_TYPES
 TOP_LEVEL_KEYS = ("format", "schema_version", "root")
 
 
-def check_document(value: Any, problems: list[Problem]) -> dict[str, Any] | None:
-    """The top-level object, if it has the shape `{"format": "dad-flow", "schema_version": n, "root": {...}}`."""
+def check_envelope(value: Any, problems: list[Problem]) -> dict[str, Any] | None:
+    """Before migrating: the file is an object with `"format": "dad-flow"` (every version has that)."""
     if not isinstance(value, dict):
         problems.append(
             Problem("", f"a flow file is a JSON object with format, schema_version and root; got {_kind(value)}")
         )
         return None
-    usable = True
     fmt = value.get("format")
     if fmt != FORMAT_NAME:
         what = "missing 'format'" if "format" not in value else f"'format' is {fmt!r}"
         problems.append(Problem("/format", f'{what}; a flow file has "format": "{FORMAT_NAME}"'))
-        usable = False
-    for key in value:
+        return None
+    return value
+
+
+def check_top_level(document: dict[str, Any], problems: list[Problem]) -> bool:
+    """After migrating: only the current version's top-level keys, and a root."""
+    for key in document:
         if key not in TOP_LEVEL_KEYS:
             problems.append(
                 Problem(pointer_join("", key), f"unknown top-level key {key!r} (known: {', '.join(TOP_LEVEL_KEYS)})")
             )
-    if "root" not in value:
+    if "root" not in document:
         problems.append(Problem("/root", "missing 'root': the component this file holds"))
-        usable = False
-    return value if usable else None
+        return False
+    return True
 
 
 def _kind(value: Any) -> str:
