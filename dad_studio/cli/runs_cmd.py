@@ -1,0 +1,136 @@
+"""`dad-studio runs list|show`: past runs from the run store (RUNS.md, ARCHITECTURE.md).
+
+`list` prints runs newest first (a table on a terminal, tab-separated text otherwise; `--json`: the
+manifests); `show RUN_ID` prints one manifest and its elements (`--json`: the manifest with `nodes`,
+hierarchy path -> status). An unknown run exits 2 with one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from dad_studio.runs import RunNotFound, find_run, list_runs, read_run
+
+DEFAULT_RUN_ROOT = Path("runs")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("runs", help="list and inspect past runs", description="List and inspect past runs.")
+    commands = parser.add_subparsers(dest="runs_command", metavar="SUBCOMMAND")
+    parser.set_defaults(handler=lambda args: _usage(parser))
+
+    listing = commands.add_parser("list", help="list runs, newest first")
+    _common(listing)
+    listing.set_defaults(handler=run_list)
+
+    show = commands.add_parser("show", help="show one run: manifest and element statuses")
+    show.add_argument("run_id", metavar="RUN_ID")
+    _common(show)
+    show.set_defaults(handler=run_show)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run-root", type=Path, default=DEFAULT_RUN_ROOT, help="folder of runs (default: ./runs)")
+    parser.add_argument("--json", action="store_true", help="print JSON on stdout")
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def run_list(args: argparse.Namespace) -> int:
+    manifests = list_runs(args.run_root)
+    if args.json:
+        json.dump(manifests, sys.stdout, indent=2, ensure_ascii=False, default=str)
+        sys.stdout.write("\n")
+        return 0
+    rows = [
+        (
+            str(m.get("run_id")),
+            str(m.get("root_component_id") or m.get("flow_file") or ""),
+            str(m.get("status")),
+            _when(m.get("started_at")),
+            _duration(m),
+            _cost(m.get("usage")),
+        )
+        for m in manifests
+    ]
+    if not rows:
+        print(f"no runs under {args.run_root}", file=sys.stderr)
+        return 0
+    header = ("RUN", "FLOW", "STATUS", "STARTED", "DURATION", "COST")
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*header)
+        for row in rows:
+            table.add_row(*row)
+        Console().print(table)
+    else:
+        for row in (header, *rows):
+            print("\t".join(row))
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    try:
+        record = read_run(find_run(args.run_root, args.run_id))
+    except RunNotFound as exc:
+        print(f"dad-studio runs show: {exc}", file=sys.stderr)
+        return 2
+    manifest = {**record.manifest, "status": record.status, "counts": record.counts, "usage": record.usage}
+    if args.json:
+        nodes = {path: result.get("status") for path, result in record.results.items()}
+        json.dump({**manifest, "nodes": nodes}, sys.stdout, indent=2, ensure_ascii=False, default=str)
+        sys.stdout.write("\n")
+        return 0
+    for key in ("run_id", "status", "root_component_id", "flow_file", "started_at", "ended_at", "previous_run_id"):
+        if manifest.get(key) is not None:
+            print(f"{key}: {manifest[key]}")
+    print(f"duration: {_duration(manifest)}  cost: {_cost(record.usage)}")
+    if record.counts:
+        print("counts: " + ", ".join(f"{k} {v}" for k, v in sorted(record.counts.items())))
+    print("nodes:")
+    for path, result in record.results.items():
+        line = f"  {path}: {result.get('status')}"
+        error = result.get("error")
+        if error:
+            line += f"  ({error.get('message') if isinstance(error, dict) else error})"
+        print(line)
+    for problem in record.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    return 0
+
+
+def _when(timestamp: Any) -> str:
+    if not isinstance(timestamp, str):
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return timestamp
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _duration(manifest: dict[str, Any]) -> str:
+    ms = manifest.get("duration_ms")
+    if not isinstance(ms, int | float):
+        try:
+            start = dt.datetime.fromisoformat(str(manifest["started_at"]).replace("Z", "+00:00"))
+            end = dt.datetime.fromisoformat(str(manifest["ended_at"]).replace("Z", "+00:00"))
+        except (KeyError, ValueError):
+            return ""
+        ms = (end - start).total_seconds() * 1000
+    return f"{ms / 1000:.2f}s" if ms >= 1000 else f"{ms:.0f}ms"
+
+
+def _cost(usage: Any) -> str:
+    cost = usage.get("cost") if isinstance(usage, dict) else None
+    return f"${cost:.4f}" if isinstance(cost, int | float) and cost else ""
