@@ -5,7 +5,10 @@ Prints the median of 5 rounds of:
   shutdown   ms to encode and write everything at the end (off the hot path, on the flusher/shutdown)
   total      µs/node of both together, for the record
 
-Run: /work/venv/bin/python bench/telemetry_bench.py [--nodes 1000] [--rounds 5]
+With --engine, also runs a chain of noop nodes through dad_studio.engine (records on) with telemetry
+on and off, and prints the wall and CPU time per node each way (telemetry shutdown included).
+
+Run: /work/venv/bin/python bench/telemetry_bench.py [--nodes 1000] [--rounds 5] [--engine]
 """
 
 from __future__ import annotations
@@ -82,10 +85,46 @@ def feed(sink: Any, events: list[dict[str, Any]]) -> float:
     return time.thread_time() - start
 
 
+def engine_round(tmp: Path, nodes: int, telemetry: bool) -> tuple[float, float]:
+    import asyncio
+
+    from dad_studio.engine import FlowRunner, RunContext
+    from dad_studio.model import FlowDefinition
+
+    flow = FlowDefinition(id="f")
+    for i in range(nodes):
+        flow.node(f"n{i}", type="noop")
+        if i:
+            flow.connect(f"n{i - 1}", f"n{i}")
+    settings = None if telemetry else {"enabled": False}
+    rc = RunContext(project_root=tmp, run_root=tmp / "runs", observability_settings=settings)
+    rc.setup_run("bench")
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = asyncio.run(FlowRunner(flow, rc).run())
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    assert result.status.value == "completed", result.status
+    assert (result.run_dir / "trace" / "spans.jsonl").exists() == telemetry
+    return wall, cpu
+
+
+def engine_bench(nodes: int, rounds: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        times: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+        for _ in range(rounds):
+            for telemetry in (False, True):
+                times[telemetry].append(engine_round(Path(tmp), nodes, telemetry))
+    print(f"engine, {nodes}-node noop chain, records on, {rounds} rounds, medians (telemetry shutdown included)")
+    for label, index in (("wall", 0), ("cpu ", 1)):
+        off = statistics.median(t[index] for t in times[False]) / nodes * 1e6
+        on = statistics.median(t[index] for t in times[True]) / nodes * 1e6
+        print(f"  {label}  off {off:8.1f} µs/node   on {on:8.1f} µs/node   added {on - off:8.1f} µs/node")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--engine", action="store_true", help="also measure through the engine")
     args = parser.parse_args()
     events = chain_events(args.nodes)
     baseline, hot, shutdown = [], [], []
@@ -107,6 +146,8 @@ def main() -> None:
     print(f"hot path added   {added:8.2f} µs/node   (target <= 25)  {'OK' if added <= 25 else 'OVER'}")
     print(f"shutdown export  {end:8.1f} ms  = {end * 1e3 / n:.1f} µs/node off the hot path")
     print(f"total added      {added + end * 1e3 / n:8.2f} µs/node")
+    if args.engine:
+        engine_bench(n, args.rounds)
 
 
 if __name__ == "__main__":

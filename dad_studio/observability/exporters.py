@@ -7,6 +7,7 @@ and the run's flusher thread (or shutdown) encodes and writes them in batches.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from dad_studio.observability.otlp_json import FILE_NAMES, Signal, dumps_line
+from dad_studio.observability.spans import otlp_json_request
 
 
 class ExportFailed(Exception):
@@ -68,6 +70,11 @@ class JsonlSpanExporter(SpanExporter):
         if spans:
             self._file.write(dumps_line(encode_spans(spans)))
         return SpanExportResult.SUCCESS
+
+    def export_direct(self, request: dict[str, Any]) -> None:
+        """Write an already built OTLP/JSON request (the event spans' fast path)."""
+        if request:
+            self._file.write(json.dumps(request, separators=(",", ":"), ensure_ascii=False) + "\n")
 
     def shutdown(self) -> None:
         self._file.close()
@@ -192,25 +199,46 @@ class BufferedSpanProcessor(SpanProcessor):
     def export_pending(self) -> None:
         with self._export_lock:
             while self._pending:
-                batch: list[ReadableSpan] = []
+                sdk_spans: list[ReadableSpan] = []
+                deferred: list[Any] = []
                 try:
-                    while len(batch) < self._batch_size:
+                    while len(sdk_spans) + len(deferred) < self._batch_size:
                         item = self._pending.popleft()
                         if isinstance(item, ReadableSpan):
-                            batch.append(item)
-                            continue
-                        try:
-                            batch.append(item.readable())
-                        except Exception as exc:
-                            self._on_error("a span could not be built", exc)
+                            sdk_spans.append(item)
+                        else:
+                            deferred.append(item)
                 except IndexError:
                     pass
-                for exporter in self._exporters:
-                    try:
-                        if exporter.export(batch) is not SpanExportResult.SUCCESS:
-                            raise ExportFailed(f"{len(batch)} spans not accepted")
-                    except Exception as exc:
-                        self._on_error(f"span export to {type(exporter).__name__} failed", exc)
+                self._export(sdk_spans, deferred)
+
+    def _export(self, sdk_spans: list[ReadableSpan], deferred: list[Any]) -> None:
+        direct: dict[str, Any] | None = None
+        built: list[ReadableSpan] | None = None
+        for exporter in self._exporters:
+            batch = sdk_spans
+            if deferred and isinstance(exporter, JsonlSpanExporter):
+                try:
+                    if direct is None:
+                        direct = otlp_json_request(deferred)
+                    exporter.export_direct(direct)
+                except Exception as exc:
+                    self._on_error("span export to JsonlSpanExporter failed", exc)
+            elif deferred:
+                if built is None:
+                    built = []
+                    for item in deferred:
+                        try:
+                            built.append(item.readable())
+                        except Exception as exc:
+                            self._on_error("a span could not be built", exc)
+                batch = sdk_spans + built
+            if batch:
+                try:
+                    if exporter.export(batch) is not SpanExportResult.SUCCESS:
+                        raise ExportFailed(f"{len(batch)} spans not accepted")
+                except Exception as exc:
+                    self._on_error(f"span export to {type(exporter).__name__} failed", exc)
 
     def shutdown(self) -> None:
         self.export_pending()

@@ -137,6 +137,8 @@ class SpanBuilder:
         self._attempts: dict[str, _Open] = {}
         self._previous_run_id: str | None = None
         self.last_ts = 0
+        self._ts_prefix = ""
+        self._ts_base = 0
         self._handlers: dict[str, Callable[[Mapping[str, Any], Any], None]] = {
             "run_started": self._run_started,
             "component_started": self._component_started,
@@ -215,7 +217,15 @@ class SpanBuilder:
     def on_event(self, event: Mapping[str, Any]) -> None:
         handler = self._handlers.get(event["type"])
         if handler is not None:
-            ts_ns = ts_to_ns(event["ts"])  # here, so a bad timestamp fails with its event
+            ts = event["ts"]
+            # The engine's clock writes "YYYY-MM-DDTHH:MM:SS.ffffff+00:00": parse the second once.
+            if ts.__class__ is str and len(ts) == 32 and ts[19] == "." and ts.endswith("+00:00"):
+                if ts[:19] != self._ts_prefix:
+                    self._ts_base = ts_to_ns(ts[:19] + "+00:00")
+                    self._ts_prefix = ts[:19]
+                ts_ns = self._ts_base + int(ts[20:26]) * 1000
+            else:
+                ts_ns = ts_to_ns(ts)  # here, so a bad timestamp fails with its event
             self.last_ts = ts_ns
             handler(event, ts_ns)
 
@@ -398,3 +408,64 @@ class SpanBuilder:
             self._run.attributes.setdefault("dad.status", status)
             self._end(self._run, self.last_ts)
             self._run = None
+
+
+def _json_value(value: Any) -> dict[str, Any]:
+    """An attribute value in the OTLP/JSON form of AnyValue (int64 as a string, as protobuf JSON)."""
+    if value.__class__ is bool:
+        return {"boolValue": value}
+    if value.__class__ is int:
+        return {"intValue": str(value)}
+    if value.__class__ is float:
+        return {"doubleValue": value}
+    return {"stringValue": str(value)}
+
+
+def _json_attributes(attributes: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [{"key": key, "value": _json_value(value)} for key, value in attributes.items()]
+
+
+def otlp_json_request(spans: list[FinishedSpan]) -> dict[str, Any]:
+    """The OTLP/JSON ExportTraceServiceRequest of event spans, built directly.
+
+    Equal to what encode_spans + MessageToDict + hex ids give for the same spans (a test checks it),
+    at a fraction of the cost: the protobuf path costs ~100 µs per span, which made the end of a
+    1,000-node run take seconds of CPU.
+    """
+    if not spans:
+        return {}
+    builder = spans[0].builder
+    trace_id = f"{builder.trace_id:032x}"
+    out: list[dict[str, Any]] = []
+    for finished in spans:
+        span = finished.span
+        data: dict[str, Any] = {"traceId": trace_id, "spanId": f"{span.span_id:016x}"}
+        if span.parent_id:
+            data["parentSpanId"] = f"{span.parent_id:016x}"
+        data["name"] = span.name
+        data["kind"] = 1
+        data["startTimeUnixNano"] = str(span.start_ts)
+        data["endTimeUnixNano"] = str(max(span.end_ts, span.start_ts))
+        if span.attributes:
+            data["attributes"] = _json_attributes(span.attributes)
+        if span.events:
+            events = []
+            for name, attrs, ts in span.events:
+                event: dict[str, Any] = {"timeUnixNano": str(ts), "name": name}
+                if attrs:
+                    event["attributes"] = _json_attributes(attrs)
+                events.append(event)
+            data["events"] = events
+        status: dict[str, Any] = {}
+        if span.status.description:
+            status["message"] = span.status.description
+        if span.status.status_code.value:
+            status["code"] = span.status.status_code.value
+        data["status"] = status
+        data["flags"] = 256
+        out.append(data)
+    scope: dict[str, Any] = {"name": builder.scope.name}
+    if builder.scope.version:
+        scope["version"] = builder.scope.version
+    resource = {"attributes": _json_attributes(builder.resource.attributes)}
+    return {"resourceSpans": [{"resource": resource, "scopeSpans": [{"scope": scope, "spans": out}]}]}

@@ -295,3 +295,30 @@ def test_bad_event_is_reported_not_raised(tmp_path: Path, stream: EventStream) -
     tel.shutdown()
     assert len(tel.errors) == 1 and "event 2 (node_started)" in tel.errors[0]
     assert [sp["name"] for sp in read_spans(tmp_path)] == ["run root"]
+
+
+def test_direct_span_encoding_equals_the_real_encoder(stream: EventStream) -> None:
+    """The fast path of the span file must write exactly what the OTLP encoders would."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+    from dad_studio.observability.otlp_json import message_to_otlp_json
+    from dad_studio.observability.spans import SpanBuilder, otlp_json_request
+
+    full_flow(stream)
+    stream.emit("artifact_written", "root.a", artifact="root/a/out.txt", size=3, media_type="text/plain")
+    finished: list[Any] = []
+    builder = SpanBuilder(
+        finished.append,
+        run_id=stream.run_id,
+        resource=Resource.create({"service.name": "dad-studio", "dad.run_id": stream.run_id, "n": 3, "f": 0.5}),
+        scope=InstrumentationScope("dad_studio", "1.2.3"),
+    )
+    for event in stream.events:
+        builder.on_event(event)
+    builder.close()
+    assert len(finished) > 20
+    expected = message_to_otlp_json(encode_spans([f.readable() for f in finished]))
+    assert otlp_json_request(finished) == expected
+    assert len(parse_line(json.dumps(expected), "traces").resource_spans[0].scope_spans[0].spans) == len(finished)
