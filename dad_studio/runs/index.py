@@ -125,6 +125,12 @@ class RunIndex:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         return {"runs", "node_results"} <= tables
 
+    def _recover(self) -> None:
+        """The file broke after it was opened (malformed pages): set it aside and start again."""
+        self._conn.close()
+        self._set_aside()
+        self._conn = self._connect()
+
     def _set_aside(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.replace(self.path, self.path.with_name(INDEX_NAME + ".corrupt"))
@@ -274,7 +280,13 @@ class RunIndex:
         `flow` matches the root component id or the flow file (its path or its name).
         """
         if refresh:
-            self.refresh()
+            try:
+                self.refresh()
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise  # locked or unwritable: not a reason to throw the index away
+                self._recover()
+                self.refresh()
         column = order.lstrip("-+")
         if column not in _ORDER_COLUMNS:
             raise ValueError(f"cannot order runs by {order!r}; use one of {', '.join(sorted(_ORDER_COLUMNS))}")

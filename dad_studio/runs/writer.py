@@ -97,6 +97,8 @@ class RunWriter:
         path = self.events_path
         _drop_torn_tail(path)
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        if self._durability == "power":
+            _fsync_dir(self._run_dir)  # the new names (log, snapshot, manifest) survive a power cut too
 
     def update_manifest(self, **fields: Any) -> None:
         """Merge fields into run.json and rewrite it atomically."""
@@ -237,6 +239,17 @@ class RunWriter:
         for secret in self._secrets:
             data = data.replace(secret.encode(), REDACTED.encode())
         return data
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # platforms that cannot open a directory (Windows) have no directory fsync either
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _drop_torn_tail(path: Path) -> None:

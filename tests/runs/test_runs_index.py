@@ -171,3 +171,17 @@ def test_two_processes_recording_at_once_keep_the_index_whole(tmp_path: Path) ->
     assert connection.execute("SELECT count(*) FROM runs").fetchone() == (24,)
     assert connection.execute("SELECT count(*) FROM node_results").fetchone() == (24 * 5,)
     connection.close()
+
+
+def test_rebuilt_when_pages_are_damaged(tmp_path: Path) -> None:
+    for i in range(30):
+        write_sample_run(tmp_path / f"run_{i:02d}", nodes=tuple((f"main.n{j}", "completed") for j in range(8)))
+    assert len(list_runs(tmp_path)) == 30
+    data = bytearray((tmp_path / "index.sqlite").read_bytes())
+    assert len(data) > 3 * 4096
+    data[4096 + 50 :] = b"\xa5" * (len(data) - 4096 - 50)  # keep the header, damage every page after it
+    (tmp_path / "index.sqlite").write_bytes(bytes(data))
+    with RunIndex(tmp_path) as index:
+        assert len(index.list()) == 30
+        assert len(index.node_results("run_07")) == 8
+    assert (tmp_path / "index.sqlite.corrupt").is_file()  # set aside, not silently reused
