@@ -320,3 +320,18 @@ async def test_two_concurrent_runs_share_nothing() -> None:
     assert r2.state.results["two.b"].outcome["value"] == rc2.run_id
     # one probe executor per run: each saw only its own node
     assert r1.state.registry.executor(r1.state.registry.node_type("probe")).calls == 1
+
+
+async def test_untrusted_run_refuses_code_running_node_types() -> None:
+    from dataclasses import replace
+
+    registry = make_registry()
+    registry.register(replace(registry.types["noop"], id="runs_code", trusted_only=True))
+    flow = FlowDefinition(id="f")
+    flow.node("x", type="runs_code")
+    result, events, _ = await _run(flow, _rc(trusted=False), registry)
+    err = next(e for e in events if e["type"] == "node_completed")["error"]
+    assert "not trusted" in err["message"] and "--trust" in err["message"]
+    assert result.status is Status.FAILED
+    result, _, _ = await _run(flow, _rc(trusted=True), registry)
+    assert result.status is Status.COMPLETED
