@@ -5,6 +5,8 @@ CommandError and leaves the document as it was. ``undo`` restores the exact prev
 dict order and list positions included, so the file bytes after undo equal the bytes before.
 Commands never keep references to containers of the document: they find them again from the
 root on every do/undo, because other commands (group, rename) may swap containers in between.
+And undo restores the very container objects that were live before ``do`` (mutating them back,
+not replacing them), because a ReplaceContents below on the stack keeps them for its redo.
 """
 
 from __future__ import annotations
@@ -151,12 +153,15 @@ class RemoveNodes(Command):
 
     def undo(self, doc: FlowDocument) -> None:
         comp = doc.component(self.cpath)
+        # restore inside the same containers: a later ReplaceContents may hold them for its redo
         items = list(comp.nodes.items())
         for i, node_id, node in self._nodes:
             items.insert(i, (node_id, node))
-        comp.nodes = dict(items)
+        comp.nodes.clear()
+        comp.nodes.update(items)
         if self._layout is not None:
-            comp.layout = self._layout
+            comp.layout.clear()
+            comp.layout.update(self._layout)
         for _, node_id, _ in self._nodes:
             doc.node_added.emit(self.cpath, node_id)
         edges = comp.edges if comp.edges is not None else []
@@ -423,7 +428,8 @@ class SetVariable(Command):
         elif self.remove:
             items = list(comp.variables.items())
             items.insert(self._old_index, (self.name, self._old))
-            comp.variables = dict(items)
+            comp.variables.clear()
+            comp.variables.update(items)
         else:
             comp.variables[self.name] = self._old
         doc.variables_changed.emit(self.cpath)

@@ -203,6 +203,11 @@ class FlowDocument(DocumentOps):
         return self._index < len(self._stack) and not self._macros
 
     @property
+    def undo_count(self) -> int:
+        """How many steps undo can go back (a merged move counts once)."""
+        return self._index
+
+    @property
     def undo_text(self) -> str:
         return self._stack[self._index - 1].text if self._index > 0 else ""
 
