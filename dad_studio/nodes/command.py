@@ -129,7 +129,11 @@ async def run_one(command: str, *, shell: bool, cwd: Path, env: dict[str, str], 
     except TimeoutError:
         timed_out = True
         await _kill_group(proc)
-        await pumps
+        try:
+            # A descendant that left the group (setsid) may still hold the pipes: do not wait on it.
+            await asyncio.wait_for(pumps, KILL_GRACE_S)
+        except TimeoutError:
+            pass
     except BaseException:
         # Cancelled (the run was stopped): leave no process behind, then propagate.
         await asyncio.shield(_kill_group(proc))
