@@ -13,9 +13,10 @@ import os
 import secrets as _secrets
 import socket
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import orjson as _orjson
 
 from dad_studio import __version__
 
@@ -58,28 +59,25 @@ class RunNotFound(LookupError):
     """No readable run at that place; the message says where we looked."""
 
 
+_orjson_dumps = _orjson.dumps
+_ORJSON_OPTIONS = _orjson.OPT_NON_STR_KEYS
+
+
 def _slow_dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
 
 
-def _make_dumps() -> Callable[[Any], str]:
-    """The C encoder built once: `json.dumps` with options rebuilds it per call, which costs as much as
-    the encoding of a small event. Same output as `_slow_dumps` (checked by the tests)."""
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return _slow_dumps
+def dumps_bytes(value: Any) -> bytes:
+    """Compact UTF-8 JSON bytes. orjson does it in ~1 µs for a small event, against ~10 µs for the stdlib;
+    what orjson refuses (integers beyond 64 bits, NaN kept as-is by the stdlib) takes the portable path."""
     try:
-        # markers=None: no circular-reference bookkeeping (a cycle still ends in RecursionError).
-        encode = make(None, _json_default, json.encoder.encode_basestring, None, ":", ",", False, False, True)
-        encode({"probe": [1, 2.5, None, "é"]}, 0)
-    except TypeError:  # another interpreter's signature: keep the portable path
-        return _slow_dumps
-    join = "".join
+        return _orjson_dumps(value, default=_json_default, option=_ORJSON_OPTIONS)
+    except (_orjson.JSONEncodeError, TypeError):
+        return _slow_dumps(value).encode()
 
-    def dumps(value: Any) -> str:
-        return join(encode(value, 0))
 
-    return dumps
+def dumps(value: Any) -> str:
+    return dumps_bytes(value).decode()
 
 
 def _json_default(obj: Any) -> Any:
@@ -97,10 +95,6 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, bytes | bytearray):
         return bytes(obj).decode("utf-8", errors="replace")
     return repr(obj)
-
-
-dumps = _make_dumps()
-"""Compact JSON, UTF-8 friendly: what every line of events.jsonl and every blob uses."""
 
 
 def utc_timestamp(now: _dt.datetime | None = None) -> str:

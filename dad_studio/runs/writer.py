@@ -25,7 +25,7 @@ from dad_studio.runs.common import (
     MANIFEST_NAME,
     REDACTED,
     atomic_write,
-    dumps,
+    dumps_bytes,
     process_identity,
     utc_timestamp,
 )
@@ -57,6 +57,7 @@ class RunWriter:
         self._secret_forms = tuple(
             {form for s in self._secrets for form in (s, json.dumps(s, ensure_ascii=False)[1:-1])}
         )
+        self._secret_forms_bytes = tuple(form.encode() for form in self._secret_forms)
         self._fd: int | None = None
         self._closed = False
         self._manifest: dict[str, Any] = {}
@@ -118,14 +119,14 @@ class RunWriter:
             raise RuntimeError("RunWriter.append before open() or after close()")
         if self._secret_names and event.get("type") == "run_started":
             event = self._redact_variables(event)
-        line = dumps(event)
-        if self._secret_forms and any(form in line for form in self._secret_forms):
+        data = dumps_bytes(event)
+        if self._secret_forms and any(form in data for form in self._secret_forms_bytes):
             event = self._scrub(event)
-            line = dumps(event)
-        data = (line + "\n").encode()
-        if len(data) > BLOB_THRESHOLD:
+            data = dumps_bytes(event)
+        if len(data) >= BLOB_THRESHOLD:
             event = self._externalize(event)
-            data = (dumps(event) + "\n").encode()
+            data = dumps_bytes(event)
+        data += b"\n"
         written = os.write(fd, data)
         if written != len(data):  # regular files write everything unless the disk is full; be sure
             view = memoryview(data)[written:]
@@ -142,7 +143,7 @@ class RunWriter:
         out: dict[str, Any] = {}
         for key, value in event.items():
             if key not in _COMMON_KEYS and value is not None:
-                encoded = dumps(value).encode()
+                encoded = dumps_bytes(value)
                 if len(encoded) > BLOB_THRESHOLD:
                     out[key] = self._store_blob(encoded)
                     continue
