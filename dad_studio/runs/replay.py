@@ -120,14 +120,15 @@ class Replay:
     def _parse(self, chunk: bytes) -> int:
         events = self.events
         before = len(events)
-        loads = json.loads
-        for line in chunk.split(b"\n"):
-            if not line.strip():
-                continue
-            try:
-                event = loads(line)
-            except ValueError as exc:
-                self.problems.append(f"event after #{len(events)}: not JSON ({exc})")
+        lines = [line for line in chunk.split(b"\n") if line.strip()]
+        try:
+            # One C-level parse of the whole chunk is several times faster than a call per line.
+            parsed: list[Any] = json.loads(b"[" + b",".join(lines) + b"]")
+        except ValueError:
+            parsed = [_loads_or_error(line) for line in lines]
+        for event in parsed:
+            if isinstance(event, ValueError):
+                self.problems.append(f"event after #{len(events)}: not JSON ({event})")
                 continue
             if not isinstance(event, dict) or not isinstance(event.get("seq"), int):
                 self.problems.append(f"event after #{len(events)}: not an event (no integer seq)")
@@ -251,6 +252,13 @@ class Replay:
         if isinstance(value, list):
             return [self.resolve(item) for item in value]
         return value
+
+
+def _loads_or_error(line: bytes) -> Any:
+    try:
+        return json.loads(line)
+    except ValueError as exc:
+        return exc
 
 
 def _after(indices: list[int], k: int) -> int | None:

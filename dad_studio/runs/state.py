@@ -55,6 +55,8 @@ class NodeView:
     artifacts: list[dict[str, Any]] = field(default_factory=list)
     first_seq: int = 0
     last_seq: int = 0
+    token: object = field(default=None, compare=False, repr=False)
+    """The RunState allowed to change this view in place (copy-on-write between snapshots)."""
 
     @property
     def id(self) -> str:
@@ -70,7 +72,7 @@ class NodeView:
         value = usage.get("cost") if isinstance(usage, dict) else None
         return float(value) if isinstance(value, _NUMERIC) and not isinstance(value, bool) else None
 
-    def clone(self) -> NodeView:
+    def clone(self, token: object = None) -> NodeView:
         """A copy that shares the (immutable) event values but not the lists that grow."""
         return NodeView(
             self.path,
@@ -93,6 +95,7 @@ class NodeView:
             list(self.artifacts),
             self.first_seq,
             self.last_seq,
+            token,
         )
 
 
@@ -109,9 +112,10 @@ class ComponentView:
     """For `<loop>.iter_<i>`: i (also the loop's index variable)."""
     children: list[str] = field(default_factory=list)
     """Paths of its elements, in definition order, then in the order they first appeared."""
+    token: object = field(default=None, compare=False, repr=False)
 
-    def clone(self) -> ComponentView:
-        return ComponentView(self.path, self.owner, self.kind, self.status, self.iteration, list(self.children))
+    def clone(self, token: object = None) -> ComponentView:
+        return ComponentView(self.path, self.owner, self.kind, self.status, self.iteration, list(self.children), token)
 
 
 @dataclass(slots=True)
@@ -195,6 +199,8 @@ class RunState:
         self._defs: dict[str, ComponentDefinition] = {}
         """Definition of each component path known so far (root, subflow bodies, loop iterations)."""
         self._node_defs: dict[str, NodeDefinition] = {}
+        self._token = object()
+        """Views carrying this token belong to this state alone; others are shared with a snapshot."""
         if flow is not None:
             self._add_component(self.root_id, None, flow)
 
@@ -203,7 +209,7 @@ class RunState:
     def _add_component(self, path: str, owner: str | None, definition: ComponentDefinition | None) -> ComponentView:
         view = self.components.get(path)
         if view is None:
-            view = ComponentView(path, owner)
+            view = ComponentView(path, owner, token=self._token)
             self.components[path] = view
             if owner is not None:
                 tail = path[len(owner) + 1 :] if path != owner else ""
@@ -211,6 +217,7 @@ class RunState:
                     view.iteration = int(tail[5:])
         if definition is not None and path not in self._defs:
             self._defs[path] = definition
+            view = self._own_component(view)
             view.kind = view.kind or definition.kind
             for nid, node in definition.nodes.items():
                 element = f"{path}.{nid}"
@@ -230,14 +237,14 @@ class RunState:
     def _node(self, path: str) -> NodeView:
         view = self.nodes.get(path)
         if view is None:
-            view = NodeView(path)
+            view = NodeView(path, token=self._token)
             self.nodes[path] = view
             self._counts["pending"] = self._counts.get("pending", 0) + 1
             parent = path.rsplit(".", 1)[0] if "." in path else self.root_id
             component = self.components.get(parent)
             if component is None:
                 component = self._implicit_component(parent)
-            component.children.append(path)
+            self._own_component(component).children.append(path)
         return view
 
     def _implicit_component(self, path: str) -> ComponentView:
@@ -256,6 +263,23 @@ class RunState:
             return None
         node = self._node_defs.get(owner)
         return node.body if node is not None else None
+
+    def _own_node(self, view: NodeView) -> NodeView:
+        """The view itself if this state owns it, else a private copy put in its place."""
+        if view.token is self._token:
+            return view
+        mine = view.clone(self._token)
+        self.nodes[view.path] = mine
+        if view.path in self.waiting:
+            self.waiting[view.path] = mine
+        return mine
+
+    def _own_component(self, view: ComponentView) -> ComponentView:
+        if view.token is self._token:
+            return view
+        mine = view.clone(self._token)
+        self.components[view.path] = mine
+        return mine
 
     def _set_status(self, view: NodeView, status: str) -> None:
         old = view.status
@@ -284,7 +308,7 @@ class RunState:
         return self
 
     def _touch(self, event: dict[str, Any]) -> NodeView:
-        view = self._node(event["path"])
+        view = self._own_node(self._node(event["path"]))
         if not view.first_seq:
             view.first_seq = self.last_seq
         view.last_seq = self.last_seq
@@ -323,12 +347,13 @@ class RunState:
             definition = self._body_definition(path, view.owner)
             if definition is not None:
                 self._add_component(path, view.owner, definition)
+        view = self._own_component(self.components[path])
         view.kind = event.get("kind") or view.kind
         view.status = "running"
 
     def _on_component_completed(self, event: dict[str, Any]) -> None:
         path = event["path"]
-        view = self.components.get(path) or self._implicit_component(path)
+        view = self._own_component(self.components.get(path) or self._implicit_component(path))
         view.kind = event.get("kind") or view.kind
         view.status = str(event.get("status") or "completed")
 
@@ -347,7 +372,7 @@ class RunState:
     def _component_running(self, path: str) -> None:
         parent = self.components.get(path.rsplit(".", 1)[0])
         if parent is not None and parent.status == "pending":
-            parent.status = "running"
+            self._own_component(parent).status = "running"
 
     def _on_input_required(self, event: dict[str, Any]) -> None:
         view = self._touch(event)
@@ -540,14 +565,17 @@ class RunState:
     # -- copies for replay checkpoints -----------------------------------------------------------
 
     def snapshot(self) -> RunState:
-        """An independent copy (event values shared, never mutated); O(elements)."""
+        """An independent copy. Views are shared copy-on-write: both states get new tokens, so whichever
+        changes a view first changes its own copy. O(elements) dict copies, no view copies."""
         copy = RunState.__new__(RunState)
         copy.__dict__.update(self.__dict__)
-        copy.nodes = {path: view.clone() for path, view in self.nodes.items()}
-        copy.components = {path: view.clone() for path, view in self.components.items()}
+        copy.nodes = dict(self.nodes)
+        copy.components = dict(self.components)
         copy.logs = list(self.logs)
         copy.failures = list(self.failures)
-        copy.waiting = {path: copy.nodes[path] for path in self.waiting}
+        copy.waiting = dict(self.waiting)
+        copy._token = object()
+        self._token = object()
         copy._counts = dict(self._counts)
         copy._usage = dict(self._usage)
         copy._defs = dict(self._defs)

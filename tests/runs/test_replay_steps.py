@@ -177,3 +177,14 @@ def test_blobs_load_lazily(tmp_path: Path) -> None:
     assert replay.resolve({"nested": [outcome]}) == {"nested": [{"blob": "x" * 70_000}]}
     os.unlink(run_dir / "blobs" / outcome["$blob"])
     assert replay.load_blob(outcome) == {"blob": "x" * 70_000}  # cached after the first read
+
+
+def test_bad_line_in_the_middle_is_reported_and_skipped(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run_bad"
+    events = write_run(run_dir)
+    lines = (run_dir / "events.jsonl").read_bytes().splitlines(keepends=True)
+    (run_dir / "events.jsonl").write_bytes(b"".join(lines[:3]) + b"{not json\n" + b"".join(lines[3:]))
+    replay = Replay(run_dir)
+    assert len(replay) == len(events)
+    assert replay.problems and "not JSON" in replay.problems[0]
+    assert replay.state_at(len(replay)).summary() == fold(replay.flow, events)

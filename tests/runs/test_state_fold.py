@@ -218,6 +218,12 @@ def test_snapshot_is_independent() -> None:
     assert copy.nodes["f.a"].status == "running" and copy.nodes["f.a"].streamed_text == "x"
     assert copy.failures == [] and copy.counts == {"running": 1}
     assert s.nodes["f.a"].streamed_text == "xy"
+    # Copy-on-write works both ways: changing the copy leaves the original alone.
+    copy.apply(ev(4, "node_output_delta", "f.a", text="z"))
+    copy.apply(ev(5, "node_started", "f.b", node_type="noop", attempt=1))
+    assert copy.nodes["f.a"].streamed_text == "xz" and s.nodes["f.a"].streamed_text == "xy"
+    assert "f.b" not in s.nodes and s.components["f"].children == ["f.a"]
+    assert copy.components["f"].children == ["f.a", "f.b"]
 
 
 @pytest.mark.parametrize("with_flow", [False, True])
