@@ -3,7 +3,8 @@
 The canonical form (FLOW_FORMAT.md "Deterministic bytes"), decided here:
 
 - UTF-8 without BOM, 2-space indent, `": "` after keys, a trailing newline; non-ASCII text is
-  written as is (lone surrogates, which UTF-8 cannot hold, as `\\uXXXX` escapes).
+  written as is (lone surrogates, which UTF-8 cannot hold, as `\\uXXXX` escapes); numbers as
+  Python's `repr` (what `json` writes); NaN and infinities are refused (ValueError).
 - Top level: `format`, `schema_version`, `root`.
 - Component: `id`, `kind`, `description`, `variables`, `nodes`, `edges`, `layout`.
 - Node: `type`, `description`, `settings`, `pre_events`, `join`, `timeout_s`, `retry`.
@@ -25,6 +26,8 @@ The canonical form (FLOW_FORMAT.md "Deterministic bytes"), decided here:
 from __future__ import annotations
 
 import json
+import json.encoder
+import math
 import os
 import secrets
 import types
@@ -173,20 +176,31 @@ def _component_tree(component: ComponentDefinition) -> dict[str, Any]:
 # -- emitting ------------------------------------------------------------------------------------
 
 
-def _string(text: str) -> str:
-    if text.isascii():
-        return json.dumps(text)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate from a `\ud800` escape: keep it escaped
-        return json.dumps(text)
-    return json.dumps(text, ensure_ascii=False)
+_encode_string = json.encoder.encode_basestring  # the C encoder, non-ASCII kept as is
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        if value != value or value in (math.inf, -math.inf):
+            raise ValueError(f"{value!r} cannot be written to a flow file (JSON numbers are finite)")
+        return float.__repr__(value)
+    if isinstance(value, str):
+        return _encode_string(value)
+    raise TypeError(f"{type(value).__name__} value {value!r:.60} cannot be written to a flow file")
 
 
 def _emit(value: Any, indent: str, out: list[str]) -> None:
-    if isinstance(value, str):
-        out.append(_string(value))
-    elif isinstance(value, dict):
+    """Append the text of `value`; a hand-rolled emitter because json's indenting encoder is pure
+    Python anyway, and ours writes edges and layout positions on one line."""
+    if isinstance(value, dict):
         if not value:
             out.append("{}")
             return
@@ -194,9 +208,12 @@ def _emit(value: Any, indent: str, out: list[str]) -> None:
         sep = "{\n" + inner
         for key, item in value.items():
             out.append(sep)
-            out.append(_string(key))
+            out.append(_encode_string(key))
             out.append(": ")
-            _emit(item, inner, out)
+            if isinstance(item, dict | list | _Inline):
+                _emit(item, inner, out)
+            else:
+                out.append(_scalar(item))
             sep = ",\n" + inner
         out.append("\n" + indent + "}")
     elif isinstance(value, list):
@@ -207,13 +224,24 @@ def _emit(value: Any, indent: str, out: list[str]) -> None:
         sep = "[\n" + inner
         for item in value:
             out.append(sep)
-            _emit(item, inner, out)
+            if isinstance(item, dict | list | _Inline):
+                _emit(item, inner, out)
+            else:
+                out.append(_scalar(item))
             sep = ",\n" + inner
         out.append("\n" + indent + "]")
     elif isinstance(value, _Inline):
-        out.append(json.dumps(value.value, ensure_ascii=False, allow_nan=False, separators=(", ", ": ")))
+        out.append(_inline(value.value))
     else:
-        out.append(json.dumps(value, allow_nan=False))
+        out.append(_scalar(value))
+
+
+def _inline(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_encode_string(k)}: {_inline(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_inline(v) for v in value) + "]"
+    return _scalar(value)
 
 
 def document_tree(component: ComponentDefinition) -> dict[str, Any]:
@@ -226,7 +254,19 @@ def dumps_flow(component: ComponentDefinition) -> bytes:
     out: list[str] = []
     _emit(document_tree(component), "", out)
     out.append("\n")
-    return "".join(out).encode("utf-8")
+    text = "".join(out)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (from a `\\ud800` escape): keep such strings escaped
+        return "".join(_escape_surrogates(part) for part in out).encode("utf-8")
+
+
+def _escape_surrogates(part: str) -> str:
+    try:
+        part.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join(c if not 0xD800 <= ord(c) <= 0xDFFF else f"\\u{ord(c):04x}" for c in part)
+    return part
 
 
 # -- saving --------------------------------------------------------------------------------------
