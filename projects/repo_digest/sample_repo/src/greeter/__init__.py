@@ -1,0 +1,5 @@
+"""greeter: say hello."""
+
+from greeter.core import greet
+
+__all__ = ["greet"]
