@@ -17,6 +17,7 @@ from dad_studio.model import ComponentDefinition, EdgeDefinition, FlowDefinition
 
 from .commands import AddNode, Command, Connect
 from .errors import CommandError, ComponentPath
+from .graph import cycle_through
 
 if TYPE_CHECKING:
     from .document import FlowDocument
@@ -87,7 +88,7 @@ def paste_commands(
         if node.type not in doc.registry:
             raise CommandError(f"unknown node type {node.type!r}")
     scratch.edges = edges
-    originals = set(scratch.nodes)
+    originals = set(scratch.nodes)  # new ids avoid every pasted id, so renames never chain
     existing = doc.component(cpath).nodes
     mapping: dict[str, str] = {}
     for node_id in scratch.nodes:
@@ -95,9 +96,7 @@ def paste_commands(
             mapping[node_id] = node_id
         else:
             mapping[node_id] = doc.unique_id(cpath, node_id, taken=originals | set(mapping.values()))
-    for old, new in mapping.items():
-        if old != new:
-            rename_refs_in_component(scratch, old, new)
+    rename_refs_in_component(scratch, mapping)
     origin = payload.get("origin") or [0, 0]
     base = (at[0], at[1]) if at is not None else (origin[0], origin[1])
     rel = payload.get("layout") or {}
@@ -106,9 +105,15 @@ def paste_commands(
         pos = rel.get(old)
         at_pos = (round(base[0] + pos[0]), round(base[1] + pos[1])) if pos is not None else None
         commands.append(AddNode(cpath, mapping[old], node, at_pos))
-    for e in edges:
-        if e.source in mapping and e.target in mapping:
-            commands.append(
-                Connect(cpath, e.model_copy(update={"source": mapping[e.source], "target": mapping[e.target]}))
-            )
+    inner = [e for e in edges if e.source in mapping and e.target in mapping]
+    keys = {(e.source, e.target, e.on, e.port) for e in inner}
+    if len(keys) != len(inner):
+        raise CommandError("the clipboard holds the same edge twice")
+    for e in inner:
+        cycle = cycle_through([x for x in inner if x is not e], e.source, e.target)
+        if cycle is not None:
+            raise CommandError(f"the clipboard's edges make a cycle {' -> '.join(cycle)}")
+        # the pasted nodes are new: only the payload's own edges can duplicate or close a cycle
+        renamed = e.model_copy(update={"source": mapping[e.source], "target": mapping[e.target]})
+        commands.append(Connect(cpath, renamed, graph_checked=True))
     return commands, list(mapping.values())

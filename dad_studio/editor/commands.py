@@ -218,6 +218,8 @@ class MoveNodes(Command):
 class Connect(Command):
     cpath: ComponentPath
     edge: EdgeDefinition
+    graph_checked: bool = False
+    """True when the caller already proved no duplicate / cycle (see check_edge)."""
 
     def __post_init__(self) -> None:
         e = self.edge
@@ -226,7 +228,7 @@ class Connect(Command):
 
     def do(self, doc: FlowDocument) -> None:
         comp = doc.component(self.cpath)
-        check_edge(comp, self.edge, doc.registry)
+        check_edge(comp, self.edge, doc.registry, graph_checks=not self.graph_checked)
         if comp.edges is None:
             comp.edges = []
         comp.edges.append(self.edge)

@@ -51,8 +51,14 @@ def cycle_through(edges: Iterable[EdgeDefinition], source: str, target: str) -> 
     return None if path is None else [source, *path]
 
 
-def check_edge(comp: ComponentDefinition, edge: EdgeDefinition, registry: NodeTypeRegistry) -> None:
-    """Raise CommandError with the reason if ``edge`` may not be added to ``comp``."""
+def check_edge(
+    comp: ComponentDefinition, edge: EdgeDefinition, registry: NodeTypeRegistry, *, graph_checks: bool = True
+) -> None:
+    """Raise CommandError with the reason if ``edge`` may not be added to ``comp``.
+
+    ``graph_checks=False`` skips the O(edges) duplicate and cycle checks, for callers that proved
+    them on a smaller graph (paste: the pasted nodes are new, so only the payload's edges matter).
+    """
     for end in (edge.source, edge.target):
         if end not in comp.nodes:
             raise CommandError(f"unknown node {end!r}")
@@ -65,6 +71,8 @@ def check_edge(comp: ComponentDefinition, edge: EdgeDefinition, registry: NodeTy
         raise CommandError("an error edge leaves the node itself, not a true/false port")
     if conditional and edge.port is None and edge.on != "error":
         raise CommandError(f"conditional edges need a port: connect {edge.source} from 'true' or 'false'")
+    if not graph_checks:
+        return
     edges = comp.edges or []
     key = (edge.source, edge.target, edge.on, edge.port)
     if any((e.source, e.target, e.on, e.port) == key for e in edges):

@@ -11,7 +11,7 @@ Only the names that resolve to the renamed node are rewritten, in place, keeping
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -158,28 +158,34 @@ def _name_spans(template: str, start: int, count: int) -> list[tuple[int, int]] 
     return spans
 
 
-def rewrite_template(template: str, tree: _Tree, tcpath: ComponentPath, target: NodePath, new: str) -> str | None:
-    """The template with references to ``target`` renamed to ``new``; None if nothing changes."""
+def rewrite_template(template: str, tree: _Tree, tcpath: ComponentPath, renames: Mapping[NodePath, str]) -> str | None:
+    """The template with references to each renamed node (path -> new id) rewritten; None if unchanged."""
     if "$hier{" not in template:
         return None
+    old_ids = {path[-1] for path in renames}
+    if len(old_ids) <= 4 and not any(old in template for old in old_ids):
+        return None  # cheap filter before parsing: the old id must appear in the text
     try:
         refs = hier_refs(template)
     except TemplateError:
         return None  # a broken template: validate reports it; guessing could corrupt it
-    edits: list[tuple[int, int]] = []
+    edits: dict[tuple[int, int], str] = {}
     for ref in refs:
+        if old_ids.isdisjoint(ref.names):
+            continue
         found = tree.resolve(tcpath, ref.names)
-        hits = [i for i, path in (found or ()) if path == target]
+        hits = [(i, renames[path]) for i, path in (found or ()) if path in renames]
         if not hits:
             continue
-        spans = _name_spans(template, ref.pos + len("$hier{"), max(hits) + 1)
+        spans = _name_spans(template, ref.pos + len("$hier{"), max(i for i, _ in hits) + 1)
         if spans is None or any(template[a:b] != ref.names[i] for i, (a, b) in enumerate(spans)):
             continue
-        edits.extend(spans[i] for i in hits)
+        for i, new in hits:
+            edits[spans[i]] = new
     if not edits:
         return None
     out = template
-    for a, b in sorted(set(edits), reverse=True):
+    for (a, b), new in sorted(edits.items(), reverse=True):
         out = out[:a] + new + out[b:]
     return out
 
@@ -207,14 +213,18 @@ class _Edit:
     new: dict[str, Any]
 
 
-def reference_edits(root: ComponentDefinition, target: NodePath, new: str) -> list[_Edit]:
-    """New settings / variables dicts for every template that refers to ``target``."""
+def reference_edits(root: ComponentDefinition, renames: Mapping[NodePath, str]) -> list[_Edit]:
+    """New settings / variables dicts for every template that refers to a renamed node.
+
+    ``renames`` maps node paths to new ids; all are resolved against the names as they are now,
+    in one pass, so several renames cannot interfere with each other.
+    """
     tree = _Tree(root)
     edits: list[_Edit] = []
     for cpath, comp in tree.components.items():
 
         def fn(s: str, cpath: ComponentPath = cpath) -> str | None:
-            return rewrite_template(s, tree, cpath, target, new)
+            return rewrite_template(s, tree, cpath, renames)
 
         variables = _rewrite_value(comp.variables, fn)
         if variables is not comp.variables:
@@ -226,9 +236,9 @@ def reference_edits(root: ComponentDefinition, target: NodePath, new: str) -> li
     return edits
 
 
-def rename_refs_in_component(root: ComponentDefinition, old: str, new: str) -> None:
-    """Rewrite references to the top-level node ``old`` of a standalone component (no undo: for paste)."""
-    for edit in reference_edits(root, (old,), new):
+def rename_refs_in_component(root: ComponentDefinition, renames: Mapping[str, str]) -> None:
+    """Rewrite references to top-level nodes of a standalone component (old -> new; no undo: for paste)."""
+    for edit in reference_edits(root, {(old,): new for old, new in renames.items() if old != new}):
         _apply(root, edit, edit.new)
 
 
@@ -268,7 +278,7 @@ class RenameNode(Command):
             raise CommandError(f"{self.old} already has that name")
         doc.check_new_id(self.cpath, self.new)
         # resolve references while the old name is still in place
-        self._refs = reference_edits(doc.root, (*self.cpath, self.old), self.new)
+        self._refs = reference_edits(doc.root, {(*self.cpath, self.old): self.new})
         self._nodes, self._layout = comp.nodes, comp.layout
         comp.nodes = _rekey(comp.nodes, self.old, self.new)
         if self.old in comp.layout:

@@ -189,3 +189,15 @@ def test_auto_layout_5000_nodes_is_fast() -> None:
     elapsed = time.perf_counter() - start
     assert len(doc.component().layout) == 5000
     assert elapsed < 5.0  # generous for a shared CI core; bench/editor_bench.py has the real figure
+
+
+def test_paste_refuses_payload_edges_that_repeat_or_make_a_cycle() -> None:
+    doc = diamond()
+    payload = doc.copy((), ["x", "end"])
+    looped = {**payload, "edges": [*payload["edges"], {"from": "end", "to": "x"}]}
+    with pytest.raises(CommandError, match="make a cycle"):
+        doc.paste((), looped)
+    twice = {**payload, "edges": payload["edges"] * 2}
+    with pytest.raises(CommandError, match="same edge twice"):
+        doc.paste((), twice)
+    assert not doc.can_undo
