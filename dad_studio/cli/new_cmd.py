@@ -2,6 +2,9 @@
 
 A project is a folder with `flows/` (the *.dad.json files), a git-ignored `runs/` (run records),
 `dad-studio.json` (project settings) and a README. The starter flow runs offline (echo model).
+Rendered flow files go through dad_studio.fileformat before anything is written: a template or
+option that makes an invalid flow is refused with its problems, and what is written is the
+canonical form, so `dad-studio fmt --check` holds on a fresh project.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import Any
 TEMPLATE_PACKAGE = "dad_studio.cli"
 TEMPLATE_DIR = "project_template"
 TEMPLATE_SUFFIX = ".j2"
+FLOW_SUFFIX = ".dad.json"
+ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def register(subparsers: Any) -> None:
@@ -32,16 +37,33 @@ def project_name(folder: Path) -> str:
     return name if re.match(r"[A-Za-z_]", name) else f"p_{name}"
 
 
+def canonical_flow(text: str, target: Path) -> str:
+    """The canonical form of a rendered flow file; ValueError listing every problem if it is invalid."""
+    from dad_studio.fileformat import dumps_flow, loads_flow
+
+    loaded = loads_flow(text, base_dir=target.parent, path=target)
+    if loaded.component is None or loaded.errors:
+        details = "; ".join(f"{p.pointer or '/'}: {p.message}" for p in loaded.errors) or "cannot be loaded"
+        raise ValueError(f"the starter flow {target.name} would be invalid: {details}")
+    return dumps_flow(loaded.component).decode("utf-8")
+
+
 def scaffold(project_dir: Path, *, name: str | None = None, model: str = "echo") -> list[Path]:
-    """Render every template into `project_dir`; returns the files written. Refuses a non-empty folder."""
+    """Render every template into `project_dir`; returns the files written.
+
+    Refuses a non-empty folder, a name that is not an element id, and a flow that would not
+    validate (ValueError); nothing is written unless every file rendered.
+    """
     import jinja2
 
     if project_dir.exists() and (not project_dir.is_dir() or any(project_dir.iterdir())):
         raise FileExistsError(f"{project_dir} exists and is not an empty folder")
+    if name is not None and not ID_PATTERN.match(name):
+        raise ValueError(f"--name {name!r} is not an id (letters, digits and _, not starting with a digit)")
     context = {"name": name or project_name(project_dir), "model": model}
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     root = files(TEMPLATE_PACKAGE).joinpath(TEMPLATE_DIR)
-    written: list[Path] = []
+    rendered: list[tuple[Path, str]] = []
 
     def walk(node: Any, rel: Path) -> None:
         for entry in sorted(node.iterdir(), key=lambda e: e.name):
@@ -52,23 +74,26 @@ def scaffold(project_dir: Path, *, name: str | None = None, model: str = "echo")
                 walk(entry, rel / target_name)
                 continue
             target = project_dir / rel / target_name
-            target.parent.mkdir(parents=True, exist_ok=True)
             text = entry.read_text(encoding="utf-8")
             if entry.name.endswith(TEMPLATE_SUFFIX):
                 text = env.from_string(text).render(context)
-            target.write_text(text, encoding="utf-8")
-            written.append(target)
+            if target_name.endswith(FLOW_SUFFIX):
+                text = canonical_flow(text, target)
+            rendered.append((target, text))
 
     walk(root, Path())
-    (project_dir / "runs").mkdir(exist_ok=True)
-    return written
+    for target, text in rendered:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    (project_dir / "runs").mkdir(parents=True, exist_ok=True)
+    return [target for target, _ in rendered]
 
 
 def run(args: argparse.Namespace) -> int:
     project_dir = Path(args.project_dir)
     try:
         written = scaffold(project_dir, name=args.name, model=args.model)
-    except (FileExistsError, OSError) as exc:
+    except (FileExistsError, OSError, ValueError) as exc:
         print(f"dad-studio new: {exc}", file=sys.stderr)
         return 2
     for path in written:
