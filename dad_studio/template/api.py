@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .compiled import compile_template, flat_variables, text_of
 from .errors import TemplateError
-from .evaluator import Context, compile_expr, eval_expr
-from .hier import HierLookup, resolve_hier
+from .evaluator import Context
+from .hier import HierLookup
 from .nodes import (
     Attr,
     Expr,
@@ -21,15 +21,11 @@ from .nodes import (
     Logic,
     Name,
     PyForm,
-    Segment,
-    Text,
     Unary,
     VarForm,
 )
 from .nodes import Binary as BinaryNode
 from .parser import parse
-from .sandbox import Interpreter
-from .values import to_text
 
 __all__ = ["References", "evaluate", "references", "render"]
 
@@ -51,60 +47,6 @@ class References:
     optional_variables: frozenset[str] = frozenset()
 
 
-def _python(form: PyForm, ctx: Context) -> Any:
-    if not ctx.allow_python:
-        raise TemplateError(
-            "Python expressions are disabled for untrusted flows; trust the flow to run $expr{py: ...}",
-            ctx.template,
-            form.pos,
-        )
-    extra = {name: resolve_hier(ref, ctx.results, ctx.template) for name, ref in form.hiers}
-    return Interpreter(form.source, ctx.template, form.offset, ctx.variables, extra).run(form.tree)
-
-
-def _value(segment: Segment, ctx: Context) -> Any:
-    if isinstance(segment, ExprForm) or isinstance(segment, VarForm):  # noqa: SIM101 (faster than a union)
-        return eval_expr(segment.expr, ctx)
-    if isinstance(segment, HierForm):
-        return resolve_hier(segment.ref, ctx.results, ctx.template)
-    if isinstance(segment, PyForm):
-        return _python(segment, ctx)
-    return segment.text
-
-
-def _text(value: Any, ctx: Context, pos: int) -> str:
-    try:
-        return to_text(value)
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise TemplateError(f"cannot turn the value into text: {exc}", ctx.template, pos) from None
-
-
-def _guard(ctx: Context, fn: Any) -> Any:
-    try:
-        return fn()
-    except TemplateError:
-        raise
-    except RecursionError:
-        raise TemplateError("template value nested too deeply", ctx.template, -1) from None
-
-
-_Part = str | tuple[Callable[[Context], Any], int]
-
-
-@functools.lru_cache(maxsize=4096)
-def _compiled(template: str) -> tuple[_Part, ...]:
-    """The parsed template as text pieces and (closure, position) pairs, cached like parse()."""
-    parts: list[_Part] = []
-    for segment in parse(template).segments:
-        if isinstance(segment, Text):
-            parts.append(segment.text)
-        elif isinstance(segment, VarForm | ExprForm):
-            parts.append((compile_expr(segment.expr), segment.pos))
-        else:
-            parts.append((functools.partial(_value, segment), segment.pos))
-    return tuple(parts)
-
-
 def render(
     template: str,
     variables: Mapping[str, Any],
@@ -113,17 +55,15 @@ def render(
     allow_python: bool = True,
 ) -> str:
     """The template as text: every form replaced by its value turned into text."""
-    parts = _compiled(template)
-    ctx = Context(template, variables, results, allow_python)
-    out: list[str] = []
+    compiled = compile_template(template)
+    if compiled.plain is not None:
+        return compiled.plain
+    ctx = Context(template, flat_variables(variables, compiled.reads), results, allow_python)
+    out = list(compiled.pieces)
     try:
-        for part in parts:
-            if isinstance(part, str):
-                out.append(part)
-            else:
-                fn, pos = part
-                value = fn(ctx)
-                out.append(value if type(value) is str else _text(value, ctx, pos))
+        for index, getter, pos in compiled.slots:
+            value = getter(ctx)
+            out[index] = value if type(value) is str else text_of(value, ctx, pos)
     except RecursionError:
         raise TemplateError("template value nested too deeply", template, -1) from None
     return "".join(out)
@@ -137,12 +77,14 @@ def evaluate(
     allow_python: bool = True,
 ) -> Any:
     """Exactly one ``$expr{}`` or ``$hier{}`` gives its typed value; anything else the text."""
-    parsed = parse(template)
-    if len(parsed.segments) == 1 and isinstance(parsed.segments[0], ExprForm | PyForm | HierForm):
-        ctx = Context(template, variables, results, allow_python)
-        segment = parsed.segments[0]
-        return _guard(ctx, lambda: _value(segment, ctx))
-    return render(template, variables, results=results, allow_python=allow_python)
+    compiled = compile_template(template)
+    if compiled.typed is None:
+        return render(template, variables, results=results, allow_python=allow_python)
+    ctx = Context(template, flat_variables(variables, compiled.reads), results, allow_python)
+    try:
+        return compiled.typed(ctx)
+    except RecursionError:
+        raise TemplateError("template value nested too deeply", template, -1) from None
 
 
 def _walk(expr: Expr, required: set[str], optional: set[str], hiers: list[str], lenient: bool) -> None:

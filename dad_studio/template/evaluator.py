@@ -13,11 +13,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import MissingError, TemplateError, known_names
-from .hier import HierLookup, resolve_hier
+from .hier import HierLookup, compile_hier, resolve_hier
 from .nodes import Attr, Binary, Expr, Hier, Item, ListLit, Literal, Logic, Name, Unary
 from .values import get_attr, get_item
 
-__all__ = ["Context", "describe_path", "eval_expr"]
+__all__ = ["Compiled", "Context", "compile_expr", "describe_path", "eval_expr"]
 
 MAX_SEQUENCE = 10_000_000
 
@@ -207,66 +207,156 @@ def eval_expr(node: Expr, ctx: Context) -> Any:
 
 Compiled = Callable[[Context], Any]
 
+_FAST_OPS: dict[type, frozenset[str]] = {
+    int: frozenset({"+", "-", "*", "==", "!=", "<", "<=", ">", ">="}),
+    float: frozenset({"+", "-", "*", "==", "!=", "<", "<=", ">", ">="}),
+    str: frozenset({"+", "==", "!=", "<", "<=", ">", ">="}),  # no '*': that one is size-checked
+}
+"""Operators that cannot fail or grow beyond their operands when both sides have this exact type."""
+
+
+def _dict_path(node: Expr) -> tuple[Name, tuple[str, ...]] | None:
+    """``name.a.b`` with no key starting with ``_``: the root name and the keys, else None."""
+    keys: list[str] = []
+    while isinstance(node, Attr):
+        if node.name[:1] == "_":
+            return None
+        keys.append(node.name)
+        node = node.obj
+    if not isinstance(node, Name) or not keys:
+        return None
+    return node, tuple(reversed(keys))
+
+
+def _constant(node: Expr) -> tuple[bool, Any]:
+    """(True, value) for a literal or a signed number literal (``-1`` parses as unary minus)."""
+    if isinstance(node, Literal):
+        return True, node.value
+    if isinstance(node, Unary) and node.op in ("-", "+") and isinstance(node.operand, Literal):
+        value = node.operand.value
+        if type(value) is int or type(value) is float:
+            return True, -value if node.op == "-" else value
+    return False, None
+
 
 def compile_expr(node: Expr) -> Compiled:
     """A closure that evaluates ``node``; the common paths skip the generic dispatch.
 
     Renders happen far more often than parses (every string setting of every node), so a
-    template's hot paths (a name, ``a.b.c`` on dicts, a literal) are turned into closures once.
+    template's hot paths (a name, ``a.b.c`` on dicts, a literal index, same-type operators) are
+    turned into closures once. Each fast path falls back to the generic code, from the start of
+    the expression, as soon as a value is not the plain case, so results and errors are the same.
     """
     if isinstance(node, Name):
-        name_node = node
+        name_node, name_key = node, node.name
 
         def name(ctx: Context) -> Any:
             try:
-                return ctx.variables[name_node.name]
+                return ctx.variables[name_key]
             except KeyError:
                 return _lookup(name_node, ctx)
 
         return name
-    if isinstance(node, Literal):
-        value = node.value
+    is_constant, value = _constant(node)
+    if is_constant:
         return lambda ctx: value
     if isinstance(node, Attr):
-        inner = compile_expr(node.obj)
-        attr_node = node
-        key = node.name
-
-        def attr(ctx: Context) -> Any:
-            obj = inner(ctx)
-            if type(obj) is dict and key in obj and key[0] != "_":
-                return obj[key]
-            return get_attr(obj, key, ctx.template, attr_node.pos, lambda: describe_path(attr_node.obj))
-
-        return attr
+        return _compile_attr(node)
     if isinstance(node, Hier):
-        ref = node.ref
-        return lambda ctx: resolve_hier(ref, ctx.results, ctx.template)
+        resolve = compile_hier(node.ref)
+        return lambda ctx: resolve(ctx.results, ctx.template)
     if isinstance(node, Item):
-        obj_fn, key_fn, item_node = compile_expr(node.obj), compile_expr(node.index), node
+        return _compile_item(node)
+    if isinstance(node, Binary):
+        return _compile_binary(node)
+    if isinstance(node, Logic):
+        return _compile_logic(node)
+    generic = node
+    return lambda ctx: eval_expr(generic, ctx)
 
-        def item(ctx: Context) -> Any:
-            obj, key = obj_fn(ctx), key_fn(ctx)
+
+def _compile_attr(node: Attr) -> Compiled:
+    inner = compile_expr(node.obj)
+    attr_node, key = node, node.name
+
+    def attr(ctx: Context) -> Any:
+        obj = inner(ctx)
+        if type(obj) is dict and key in obj and key[0] != "_":
+            return obj[key]
+        return get_attr(obj, key, ctx.template, attr_node.pos, lambda: describe_path(attr_node.obj))
+
+    dict_path = _dict_path(node)
+    if dict_path is None:
+        return attr
+    root, keys = dict_path[0].name, dict_path[1]
+
+    def path(ctx: Context) -> Any:  # name.a.b over dicts: one loop, no nested calls
+        try:
+            obj = ctx.variables[root]
+        except KeyError:
+            return attr(ctx)
+        for k in keys:
+            if type(obj) is dict and k in obj:
+                obj = obj[k]
+            else:
+                return attr(ctx)
+        return obj
+
+    return path
+
+
+def _compile_item(node: Item) -> Compiled:
+    obj_fn, item_node = compile_expr(node.obj), node
+    is_constant, key = _constant(node.index)
+    if is_constant:
+
+        def literal_item(ctx: Context) -> Any:
+            obj = obj_fn(ctx)
             if type(obj) is list and type(key) is int and -len(obj) <= key < len(obj):
+                return obj[key]
+            if type(obj) is dict and type(key) is str and key in obj:
                 return obj[key]
             return get_item(obj, key, ctx.template, item_node.pos, lambda: describe_path(item_node.obj))
 
-        return item
-    if isinstance(node, Binary):
-        left_fn, right_fn, bin_node = compile_expr(node.left), compile_expr(node.right), node
-        fast = _ARITH[node.op] if node.op not in ("/", "//", "%", "in", "not in") else None
+        return literal_item
+    key_fn = compile_expr(node.index)
 
-        def binary(ctx: Context) -> Any:
-            left, right = left_fn(ctx), right_fn(ctx)
-            if fast is not None and type(left) in _FAST_TYPES and type(left) is type(right):
-                return fast(left, right)  # same plain type: nothing can go wrong or grow
-            return _apply(bin_node, left, right, ctx)
+    def item(ctx: Context) -> Any:
+        obj, key = obj_fn(ctx), key_fn(ctx)
+        if type(obj) is list and type(key) is int and -len(obj) <= key < len(obj):
+            return obj[key]
+        return get_item(obj, key, ctx.template, item_node.pos, lambda: describe_path(item_node.obj))
 
-        return binary
-    if isinstance(node, Logic) and node.op != "??":
-        a_fn, b_fn = compile_expr(node.left), compile_expr(node.right)
-        if node.op == "||":
-            return lambda ctx: a_fn(ctx) or b_fn(ctx)
-        return lambda ctx: a_fn(ctx) and b_fn(ctx)
-    generic = node
-    return lambda ctx: eval_expr(generic, ctx)
+    return item
+
+
+def _compile_binary(node: Binary) -> Compiled:
+    left_fn, right_fn, bin_node, op = compile_expr(node.left), compile_expr(node.right), node, node.op
+    fast_types = frozenset(t for t, ops in _FAST_OPS.items() if op in ops)
+    fast = _ARITH[op] if fast_types else None
+
+    def binary(ctx: Context) -> Any:
+        left, right = left_fn(ctx), right_fn(ctx)
+        if fast is not None and type(left) in fast_types and type(left) is type(right):
+            return fast(left, right)  # same plain type: nothing can go wrong or grow
+        return _apply(bin_node, left, right, ctx)
+
+    return binary
+
+
+def _compile_logic(node: Logic) -> Compiled:
+    if node.op == "??":
+        if isinstance(node.left, Name):
+            name, right_fn = node.left.name, compile_expr(node.right)
+
+            def coalesce_name(ctx: Context) -> Any:
+                value = ctx.variables.get(name)
+                return right_fn(ctx) if value is None else value
+
+            return coalesce_name
+        generic = node
+        return lambda ctx: _logic(generic, ctx)
+    a_fn, b_fn = compile_expr(node.left), compile_expr(node.right)
+    if node.op == "||":
+        return lambda ctx: a_fn(ctx) or b_fn(ctx)
+    return lambda ctx: a_fn(ctx) and b_fn(ctx)

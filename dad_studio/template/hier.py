@@ -14,14 +14,14 @@ matches; several matches are an "ambiguous" error that lists them.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from .errors import MissingError, TemplateError, known_names
 from .nodes import HierRef
 from .values import get_attr, get_item
 
-__all__ = ["NOT_RUN", "DictLookup", "HierLookup", "hier_element", "resolve_hier"]
+__all__ = ["NOT_RUN", "DictLookup", "HierLookup", "compile_hier", "hier_element", "resolve_hier"]
 
 
 class _NotRun:
@@ -55,6 +55,9 @@ class HierLookup(Protocol):
     raises ``KeyError`` if there is no such element, and returns :data:`NOT_RUN` if it exists but
     has not run. ``element_paths()`` lists the known element paths, for "did you mean" messages and
     for partial-path matching.
+
+    Optional, for speed: ``find_result(path, default)``, which returns ``default`` instead of
+    raising KeyError (see :func:`compile_hier`; :class:`DictLookup` has it).
     """
 
     @property
@@ -89,6 +92,26 @@ class DictLookup:
 
     def element_paths(self) -> Iterable[str]:
         return [*self._results, *self._defined]
+
+    def find_result(self, path: str, default: Any) -> Any:
+        """The optional fast member (see :func:`compile_hier`): ``get_result`` without KeyError."""
+        value = self._results.get(path, default)
+        if value is default and path in self._defined:
+            return NOT_RUN
+        return value
+
+
+_HAS_FIND: dict[type, bool] = {}
+_NO_ELEMENT: Any = object()
+
+
+def _finder(lookup: HierLookup) -> Callable[[str, Any], Any] | None:
+    """``lookup.find_result`` if its class has one (checked once per class), else None."""
+    kind = type(lookup)
+    has = _HAS_FIND.get(kind)
+    if has is None:
+        has = _HAS_FIND[kind] = callable(getattr(kind, "find_result", None))
+    return lookup.find_result if has else None  # type: ignore[attr-defined, no-any-return]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -162,10 +185,77 @@ def resolve_hier(ref: HierRef, lookup: HierLookup | None, template: str) -> Any:
     path, taken, value = _find(ref, lookup, template)
     if value is NOT_RUN:
         raise MissingError(f"element '{path}' has not run yet ($hier{{{ref.text}}})", template, ref.pos)
-    where = path  # built as we go: hier paths are short and usually one or two steps
-    accessors: list[tuple[str, object]] = [("attr", n) for n in ref.names[taken:]]
-    accessors.extend(ref.accessors)
-    for kind, key in accessors:
+    steps = tuple((kind, key, True) for kind, key in (*(("attr", n) for n in ref.names[taken:]), *ref.accessors))
+    return _walk(value, steps, path, ref, template)
+
+
+def compile_hier(ref: HierRef) -> Callable[[HierLookup | None, str], Any]:
+    """A resolver for one reference, with the work that depends only on ``ref`` done once.
+
+    Same result and errors as :func:`resolve_hier`; it keeps the candidate paths per current
+    path, the path that remains once the element is known (per number of names it took), and
+    walks dict results without building the error text (``where``) unless a step is not a plain
+    dict key; then the generic walk takes over from that step with the same ``where``.
+
+    The longest-prefix rule tries several paths that do not exist before the one that does
+    (``root.scan.outcome.tree``, ``scan.outcome.tree``, ... ``root.scan``), and through the
+    protocol each miss is a raised and caught KeyError. A lookup may offer an optional member
+    ``find_result(path, default)``, the same as ``get_result`` but returning ``default`` where
+    that raises KeyError; when its class has one, misses cost a dict probe instead.
+    """
+    names = ref.names
+    tails: dict[int, tuple[tuple[str, object, bool], ...]] = {}
+    for taken in range(1, len(names) + 1):
+        steps: list[tuple[str, object]] = [("attr", n) for n in names[taken:]]
+        steps.extend(ref.accessors)
+        tails[taken] = tuple((kind, key, not str(key).startswith("_")) for kind, key in steps)
+    by_scope: dict[str, tuple[tuple[str, int], ...]] = {}
+
+    def resolve(lookup: HierLookup | None, template: str) -> Any:
+        if lookup is None:
+            return resolve_hier(ref, lookup, template)  # raises the "needs element results" error
+        current = lookup.current_path
+        candidates = by_scope.get(current)
+        if candidates is None:
+            if len(by_scope) > 64:  # current paths are few per template; bound it anyway
+                by_scope.clear()
+            candidates = by_scope[current] = _candidates(names, current)
+        find = _finder(lookup)
+        if find is not None:
+            for candidate in candidates:
+                value = find(candidate[0], _NO_ELEMENT)
+                if value is not _NO_ELEMENT:
+                    path, taken = candidate
+                    break
+            else:
+                return resolve_hier(ref, lookup, template)  # partial paths, ambiguity, unknown element
+        else:
+            get_result = lookup.get_result
+            for candidate in candidates:
+                try:
+                    value = get_result(candidate[0])
+                except KeyError:
+                    continue
+                path, taken = candidate
+                break
+            else:
+                return resolve_hier(ref, lookup, template)
+        if value is NOT_RUN:
+            raise MissingError(f"element '{path}' has not run yet ($hier{{{ref.text}}})", template, ref.pos)
+        tail = tails[taken]
+        for i, (_, key, plain) in enumerate(tail):
+            if type(value) is dict and plain and key in value:
+                value = value[key]
+            else:
+                where = path + "".join(f".{k}" for _, k, _ in tail[:i])
+                return _walk(value, tail[i:], where, ref, template)
+        return value
+
+    return resolve
+
+
+def _walk(value: Any, steps: tuple[tuple[str, object, bool], ...], where: str, ref: HierRef, template: str) -> Any:
+    for kind, key, _ in steps:
         if type(value) is dict and key in value and not str(key).startswith("_"):
             value = value[key]
             where = f"{where}.{key}"
