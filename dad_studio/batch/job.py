@@ -215,7 +215,8 @@ async def run_row(job: BatchJob, row: BatchRow) -> RowResult:
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # the engine broke on this row: record it, keep the batch going
-        return done("error", False, run_id=rc.run_id, error=_error_text(exc))
+        made = rc.run_dir is not None and rc.run_dir.is_dir()  # a folder to open, or none at all
+        return done("error", False, run_id=rc.run_id if made else None, error=_error_text(exc))
     results = collector.results
     for path, status in result.nodes.items():
         results.setdefault(path, {"status": status})

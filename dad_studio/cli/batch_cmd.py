@@ -42,6 +42,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--batch-id", metavar="ID", help="name of the batch (default: from the flow and rows files)")
     p.add_argument("--rerun-failed", action="store_true", help="also run again the rows that did not pass")
     p.add_argument("--durability", choices=("process", "power"), default="process")
+    p.add_argument("--no-traces", action="store_true", help="no OpenTelemetry files in the run folders (faster)")
     p.add_argument("--trust", action="store_true", help="allow command/python nodes and py: expressions")
     p.add_argument("--json", action="store_true", help="print the batch record (with its summary) on stdout")
     p.set_defaults(handler=main)
@@ -89,6 +90,7 @@ def main(args: argparse.Namespace) -> int:
                 rerun_failed=args.rerun_failed,
                 trusted=bool(args.trust) or is_trusted(args.flow_file),
                 durability=args.durability,
+                observability_settings={"enabled": False} if args.no_traces else None,
                 progress=progress,
             )
         )
