@@ -196,3 +196,16 @@ def test_fan_out_subflow_runs_on_its_own(tmp_path, capsys):
     code, summary = run_flow(capsys, flow, tmp_path, "--var", "topic=retries")
     assert code == 0, summary["stderr"]
     assert (Path(summary["run_dir"]) / "topics" / "retries.md").read_text().startswith("# retries\n")
+
+
+def test_interactive_batch_rows(tmp_path, capsys):
+    """`dad-studio batch` answers the prompts from projects/interactive/rows.jsonl, one run per row."""
+    rows = PROJECTS / "interactive" / "rows.jsonl"
+    code = main(["batch", str(INTERACTIVE), "--inputs", str(rows), "--run-root", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    notes = sorted(p.read_text() for p in tmp_path.glob("*/note.md"))
+    failures = list(tmp_path.glob("*/failure.md"))
+    assert len(notes) == 2 and len(failures) == 1
+    assert any(n.startswith("# Note on caching\n") for n in notes)
+    assert any(n.startswith("# Note on retries\n") for n in notes)
