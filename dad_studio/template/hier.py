@@ -220,7 +220,11 @@ def compile_hier(ref: HierRef) -> Callable[[HierLookup | None, str], Any]:
             if len(by_scope) > 64:  # current paths are few per template; bound it anyway
                 by_scope.clear()
             candidates = by_scope[current] = _candidates(names, current)
-        find = _finder(lookup)
+        has_find = _HAS_FIND.get(type(lookup))  # _finder() inlined for the known classes
+        if has_find:
+            find: Callable[[str, Any], Any] | None = lookup.find_result  # type: ignore[attr-defined]
+        else:
+            find = None if has_find is False else _finder(lookup)
         if find is not None:
             for candidate in candidates:
                 value = find(candidate[0], _NO_ELEMENT)

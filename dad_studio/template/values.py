@@ -130,6 +130,9 @@ def to_text(value: Any) -> str:
     """TEMPLATES.md text rules: str as is, numbers and bools as Python prints them, None as ''."""
     if type(value) is str:
         return value
+    kind = type(value)
+    if kind is int or kind is float or kind is bool:  # exact types first: the common case, fast
+        return str(value)
     if isinstance(value, str):
         return value
     if value is None:
