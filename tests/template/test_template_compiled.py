@@ -9,7 +9,7 @@ Results must be equal; errors must have the same type, message and position.
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 import pytest
@@ -210,7 +210,7 @@ def test_find_result_matches_get_result() -> None:
     assert lookup.find_result("root.scan", missing) is RESULTS["root.scan"]
 
 
-class CountingMap(Mapping[str, Any]):
+class CountingMap(MutableMapping[str, Any]):
     """A map that records which keys were read: a ChainMap holding one must not be flattened."""
 
     def __init__(self, data: dict[str, Any]) -> None:
@@ -221,6 +221,12 @@ class CountingMap(Mapping[str, Any]):
         self.reads.append(key)
         return self.data[key]
 
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.data[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.data[key]
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.data)
 
@@ -230,7 +236,7 @@ class CountingMap(Mapping[str, Any]):
 
 def test_chainmap_with_other_maps_is_read_lazily() -> None:
     lazy = CountingMap({"a": 1, "b": 2, "c": 3, "unused": 4})
-    variables = ChainMap({"x": "y"}, lazy)
+    variables: ChainMap[str, Any] = ChainMap({"x": "y"}, lazy)
     assert render("$var{a}$var{b}$var{c}$var{x}", variables) == "123y"
     assert "unused" not in lazy.reads
     assert flat_variables(variables, 10) is variables
