@@ -61,14 +61,6 @@ class EdgeDefinition(_Strict):
     on: EdgeOn = "success"
     port: Literal["true", "false"] | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"from": self.source, "to": self.target}
-        if self.on != "success":
-            data["on"] = self.on
-        if self.port is not None:
-            data["port"] = self.port
-        return data
-
 
 class NodeDefinition(_Strict):
     """One element of a component: a node of a registered type."""
