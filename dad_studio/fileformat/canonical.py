@@ -25,6 +25,7 @@ The canonical form (FLOW_FORMAT.md "Deterministic bytes"), decided here:
 
 from __future__ import annotations
 
+import glob
 import json
 import json.encoder
 import math
@@ -310,6 +311,30 @@ def write_atomic(path: Path | str, data: bytes) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+    _remove_stale_temps(target)
+
+
+def _remove_stale_temps(target: Path) -> None:
+    """Delete temp files that a save killed mid-write left beside `target` (their writer is gone)."""
+    prefix = f".{target.name}."
+    for leftover in target.parent.glob(f"{glob.escape(prefix)}*.tmp"):
+        pid_text = leftover.name[len(prefix) :].split(".", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _pid_alive(int(pid_text)):
+            continue
+        try:
+            leftover.unlink()
+        except OSError:
+            pass
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but is not ours (EPERM), or the platform cannot tell
+        return True
+    return True
 
 
 def save_flow(path: Path | str, component: ComponentDefinition) -> None:

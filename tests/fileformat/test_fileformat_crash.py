@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dad_studio.fileformat import dumps_flow, loads_flow, save_flow
+from dad_studio.fileformat import dumps_flow, loads_flow, save_flow, write_atomic
 from dad_studio.model import FlowDefinition
 
 # A single-threaded "zygote" imports everything once, then forks a saver per round, so 200 rounds
@@ -102,6 +102,9 @@ def test_sigkill_during_save_never_leaves_a_torn_file(tmp_path: Path) -> None:
     assert seen[0] > 0 and seen[1] > 0, seen  # kills landed at different moments of the loop
     leftovers = [p.name for p in folder.iterdir() if p.name != "flow.dad.json"]
     assert all(name.startswith(".flow.dad.json.") and name.endswith(".tmp") for name in leftovers)
+    # The next successful save clears what killed writers left behind.
+    write_atomic(target, contents[0])
+    assert [p.name for p in folder.iterdir()] == ["flow.dad.json"]
     print(
         f"200 kills in {elapsed:.1f} s (delays up to {max_delay * 1000:.0f} ms); contents seen {seen}; {len(leftovers)} temp files"
     )
