@@ -118,23 +118,32 @@ class EventBus:
             queue.put_nowait(None)
         self._subscribers.clear()
 
-    def emit(self, type_: EventType | str, path: str, fields: dict[str, Any] | None = None) -> Event:
+    def emit(
+        self, type_: EventType | str, path: str, fields: dict[str, Any] | None = None, ts: str | None = None
+    ) -> Event:
         """Build, number and deliver one event. Sink errors propagate: a record that cannot be
-        written must not pass silently. Handler errors are logged and never stop the run."""
+        written must not pass silently. Handler errors are logged and never stop the run.
+
+        `ts` lets the caller reuse a timestamp it just took for the same instant (a node's
+        `started_at` is its `node_started` event's time); by default the clock is read."""
         self._seq += 1
-        event: Event = {"seq": self._seq, "ts": self.now(), "type": str(type_), "path": path}
+        etype = type_ if type_.__class__ is str else str(type_)
+        event: Event = {"seq": self._seq, "ts": ts or self.now(), "type": etype, "path": path}
         if fields:
             event.update(fields)
         for sink in self._sinks:
             sink(event)
-        handlers = self._handlers.get(event["type"])
-        if handlers:
-            for handler in handlers:
+        if self._handlers:
+            handlers = self._handlers.get(etype)
+            if handlers:
+                for handler in handlers:
+                    self._call(handler, event)
+        if self._wildcard:
+            for handler in self._wildcard:
                 self._call(handler, event)
-        for handler in self._wildcard:
-            self._call(handler, event)
-        for queue in self._subscribers:
-            queue.put_nowait(event)
+        if self._subscribers:
+            for queue in self._subscribers:
+                queue.put_nowait(event)
         return event
 
     def _call(self, handler: Callable[[Event], Any], event: Event) -> None:

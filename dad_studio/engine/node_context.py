@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from dad_studio import template
 from dad_studio.engine.context import ExecutionContext
 from dad_studio.engine.inputs import request_node_input
 from dad_studio.model.events import EventType
@@ -38,11 +37,17 @@ class EngineNodeContext:
     )
 
     def __init__(
-        self, execution: ExecutionContext, node_id: str, node_type: str, attempt: int, node_input: Any
+        self,
+        execution: ExecutionContext,
+        node_id: str,
+        node_type: str,
+        attempt: int,
+        node_input: Any,
+        hier_path: str | None = None,
     ) -> None:
         self.execution = execution
         self.node_id = node_id
-        self.hier_path = f"{execution.path}.{node_id}"
+        self.hier_path = hier_path if hier_path is not None else f"{execution.path}.{node_id}"
         self.node_type = node_type
         self.attempt = attempt
         self.node_input = node_input
@@ -76,7 +81,17 @@ class EngineNodeContext:
 
     @property
     def logger(self) -> logging.Logger:
-        return log
+        """The run's telemetry logger, tagged with this node's path (its records are correlated with
+        the node's span), or the plain `dad_studio.nodes` logger when the run has no telemetry.
+
+        The protocol says Logger; a LoggerAdapter has the same logging methods."""
+        recorder = self.execution.run.recorder
+        telemetry = recorder.telemetry if recorder is not None else None
+        run_logger = getattr(telemetry, "logger", None)
+        if run_logger is None:
+            return log
+        adapter = logging.LoggerAdapter(run_logger, {"dad_path": self.hier_path})
+        return adapter  # type: ignore[return-value]
 
     @property
     def variables(self) -> Mapping[str, Any]:
@@ -87,19 +102,22 @@ class EngineNodeContext:
     # -- templates -------------------------------------------------------------------------------
 
     def render(self, text: str) -> str:
-        result: str = template.render(  # type: ignore[attr-defined]
-            text, self.variables, results=self.execution, allow_python=self.trusted
-        )
-        return result
+        if "$" not in text:  # no template form can start without a `$`: plain text as it is
+            return text
+        from dad_studio.template import render
+
+        return render(text, self.variables, results=self.execution, allow_python=self.trusted)
 
     def evaluate(self, text: str) -> Any:
-        return template.evaluate(  # type: ignore[attr-defined]
-            text, self.variables, results=self.execution, allow_python=self.trusted
-        )
+        if "$" not in text:
+            return text
+        from dad_studio.template import evaluate
+
+        return evaluate(text, self.variables, results=self.execution, allow_python=self.trusted)
 
     def render_value(self, value: Any) -> Any:
         if isinstance(value, str):
-            return self.evaluate(value) if "$" in value else value
+            return self.evaluate(value)
         if isinstance(value, list):
             return [self.render_value(v) for v in value]
         if isinstance(value, tuple):

@@ -1,7 +1,10 @@
 """Executors of node types, resolved lazily from `NodeType.executor` import strings.
 
 One ExecutorRegistry per run: one executor instance per node type, and each node's settings
-validated once per run (before templates are rendered, per attempt, by the executor).
+validated once per run (before templates are rendered, per attempt, by the executor). `prepare`
+bundles what the hot path needs about one node definition (type, settings, executor, policies)
+into one cached, slotted object, so a node executed the second time (a loop body, a rerun of the
+same definition) costs one dict lookup.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dad_studio.model.definitions import NodeDefinition
 from dad_studio.model.node_types import NodeType, NodeTypeRegistry, default_registry
 from dad_studio.nodes.base import NodeFailure
 
-__all__ = ["ExecutorRegistry"]
+__all__ = ["ExecutorRegistry", "PreparedNode"]
 
 
 def _format_validation(error: ValidationError) -> str:
@@ -26,15 +29,44 @@ def _format_validation(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
+class PreparedNode:
+    """Everything about one node definition that does not change during a run."""
+
+    __slots__ = ("executor", "max_attempts", "node", "node_type", "pre_input", "retry", "settings", "timeout_s")
+
+    def __init__(self, node: NodeDefinition, node_type: NodeType, settings: BaseModel, executor: Any) -> None:
+        self.node = node
+        self.node_type = node_type
+        self.settings = settings
+        self.executor = executor
+        self.pre_input = "node_input_required" in node.pre_events
+        self.retry = node.retry
+        self.max_attempts = node.retry.max_attempts if node.retry is not None else 1
+        self.timeout_s = node.timeout_s
+
+
 class ExecutorRegistry:
     """Node types of a run and their executors."""
 
-    __slots__ = ("_executors", "_settings", "node_types")
+    __slots__ = ("_executors", "_prepared", "_settings", "node_types")
 
     def __init__(self, node_types: NodeTypeRegistry | None = None) -> None:
         self.node_types = node_types if node_types is not None else default_registry()
         self._executors: dict[str, Any] = {}
         self._settings: dict[int, tuple[NodeDefinition, BaseModel]] = {}
+        self._prepared: dict[int, PreparedNode] = {}
+
+    def prepare(self, node: NodeDefinition) -> PreparedNode:
+        """The node's type, validated settings and executor; raises NodeFailure (not cached) when
+        any of them is wrong, so every execution of a bad node fails with the same message."""
+        prepared = self._prepared.get(id(node))
+        if prepared is not None and prepared.node is node:
+            return prepared
+        node_type = self.node_type(node.type)
+        settings = self.settings(node, node_type)
+        prepared = PreparedNode(node, node_type, settings, self.executor(node_type))
+        self._prepared[id(node)] = prepared
+        return prepared
 
     def node_type(self, type_id: str) -> NodeType:
         node_type = self.node_types.get(type_id)

@@ -74,6 +74,9 @@ class RunContext:
     """Allows command / python nodes and `py:` expressions (the CLI decides with engine.trust)."""
     flow_path: Path | None = None
     """The flow file, when the flow came from one (relative refs and callables resolve next to it)."""
+    flow_source: bytes | None = None
+    """The bytes of `flow_path` when the definition run is exactly what was loaded from them (the CLI):
+    the run's snapshot is then the file itself instead of a fresh serialisation."""
     run_id: str | None = None
     run_dir: Path | None = None
     input_handlers: list[Callable[[InputRequest], Any]] = field(default_factory=list)

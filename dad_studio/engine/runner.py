@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dad_studio.engine.context import ExecutionContext, RunState
+from dad_studio.engine.context import ExecutionContext, Graph, RunState
 from dad_studio.engine.continuation import prepare_continuation
 from dad_studio.engine.events import EventBus
 from dad_studio.engine.records import Recorder, flow_snapshot
@@ -103,7 +103,13 @@ class ComponentRunner:
         self.registry = ExecutorRegistry(node_types)
         """Executors of this run; built here so that node-type discovery is not part of the run."""
         if run_context.records:
-            import dad_studio.fileformat  # noqa: F401 - the snapshot writer, loaded before the clock starts
+            # The record writers are loaded here, before the run's clock starts.
+            import dad_studio.runs  # noqa: F401
+
+            if run_context.telemetry_enabled():
+                from dad_studio.engine.records import telemetry_class
+
+                telemetry_class()
         self._queues: list[asyncio.Queue[dict[str, Any] | None]] = []
         self.state: RunState | None = None
         self.result: RunResult | None = None
@@ -147,7 +153,7 @@ class ComponentRunner:
             loader = prepare_continuation(rc.resolved_run_root, rc.previous_run_id, start, component, root_id)
         registry = self.registry
         registry_check = ComponentRunCheck(component)
-        registry_check.check()
+        registry_check.check()  # the graphs it builds are the run's: each is computed once
         bus = EventBus(rc.event_handlers)
         flow_dir = rc.flow_path.parent if rc.flow_path is not None else rc.project_root
         state = RunState(
@@ -165,6 +171,7 @@ class ComponentRunner:
                 "project_root": str(rc.project_root),
             },
             loader=loader,
+            graphs=registry_check.graphs,
         )
         self.state = state
         variables = {**component.variables, **rc.variables}
@@ -180,7 +187,7 @@ class ComponentRunner:
                 "pid": os.getpid(),
                 "host": socket.gethostname(),
             }
-            for sink in recorder.open(manifest, flow_snapshot(component)):
+            for sink in recorder.open(manifest, flow_snapshot(component, rc.flow_source)):
                 bus.add_sink(sink)
             state.recorder = recorder
         for queue in self._queues:
@@ -209,10 +216,13 @@ class ComponentRunner:
             self.result = self._finish(state, status, t0)
             if status is not Status.CANCELLED:
                 await bus.drain()
+                if state.recorder is not None:
+                    await state.recorder.aclose(status=status.value)
             else:
+                # Being cancelled, this coroutine must not wait any more: close right here.
                 bus.cancel_pending()
-            if state.recorder is not None:
-                state.recorder.close(status=status.value)
+                if state.recorder is not None:
+                    state.recorder.close(status=status.value)
             bus.close_subscribers()
         return self.result
 
@@ -239,14 +249,15 @@ class ComponentRunCheck:
 
     def __init__(self, component: ComponentDefinition) -> None:
         self.component = component
+        self.graphs: dict[int, tuple[ComponentDefinition, Graph]] = {}
+        """The graph of every component checked, in the form RunState caches them."""
 
     def check(self) -> None:
         self._check(self.component, self.component.id or "root")
 
     def _check(self, component: ComponentDefinition, path: str) -> None:
-        from dad_studio.engine.context import Graph
-
         graph = Graph(component)
+        self.graphs[id(component)] = (component, graph)
         indegree = {nid: len(ins) for nid, ins in graph.incoming.items()}
         ready = [nid for nid, d in indegree.items() if d == 0]
         seen = 0

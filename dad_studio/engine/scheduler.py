@@ -10,16 +10,22 @@ every predecessor has settled and runs if at least one edge is active, else it i
 Settling is synchronous and driven by a work list (no recursion), so skip propagation through a
 long chain costs a loop iteration per element, and a node's task does the bookkeeping of its own
 end: no central loop polls for finished tasks.
+
+A task is not made per element: when an element settles, the task that ran it goes on with one
+of the elements that became ready (the others get tasks of their own), so a chain runs in a single
+task and the component's own coroutine runs the first root. Creating and scheduling a task costs
+more than running a no-op node. So that a long chain of nodes that never wait does not hold the
+event loop (the studio's GUI shares it), the task yields to the loop every few milliseconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
-from dad_studio.engine.context import ExecutionContext, Graph
+from dad_studio.engine.context import Edge, ExecutionContext, Graph, make_result
 from dad_studio.engine.node_exec import run_node
-from dad_studio.model.definitions import EdgeDefinition
 from dad_studio.model.events import EventType
 from dad_studio.model.results import NodeResult, Status
 
@@ -28,9 +34,13 @@ __all__ = ["ComponentRun", "run_component"]
 _SKIPPED = Status.SKIPPED
 _COMPLETED = Status.COMPLETED
 _FAILED = Status.FAILED
+_NODE_SKIPPED = EventType.NODE_SKIPPED.value
+_YIELD_EVERY_S = 0.005
+"""How long a task may go on from element to element without giving the event loop a turn."""
+_perf_counter = time.perf_counter
 
 
-def _edge_active(edge: EdgeDefinition, status: Status, port: Any) -> bool:
+def _edge_active(edge: Edge, status: Status, port: Any) -> bool:
     if status is _SKIPPED or status is Status.CANCELLED:
         return False
     if edge.port is not None:
@@ -43,7 +53,7 @@ def _edge_active(edge: EdgeDefinition, status: Status, port: Any) -> bool:
     return True  # always: completed or failed
 
 
-def _describe(edge: EdgeDefinition) -> str:
+def _describe(edge: Edge) -> str:
     how = f"port {edge.port}" if edge.port is not None else f"on {edge.on}"
     return f"{edge.source} -> {edge.target} ({how})"
 
@@ -52,6 +62,8 @@ class ComponentRun:
     """The scheduler of one ExecutionContext."""
 
     __slots__ = (
+        "_claim",
+        "_claiming",
         "_decided",
         "_done",
         "_edge_state",
@@ -74,6 +86,9 @@ class ComponentRun:
         self._tasks: set[asyncio.Task[None]] = set()
         self._work: list[tuple[str, Status, Any]] = []
         self._done: asyncio.Future[None] | None = None
+        self._claiming = False
+        """While True, `_start` hands the first element it starts to the calling task (`_claim`)."""
+        self._claim: str | None = None
         self.settled = 0
 
     async def run(self) -> Status:
@@ -83,14 +98,18 @@ class ComponentRun:
         execution.status = Status.RUNNING
         run.bus.emit(EventType.COMPONENT_STARTED, execution.path, {"kind": execution.kind, "status": "running"})
         self._done = asyncio.get_running_loop().create_future()
+        first: str | None = None
         if not self.nodes:
             self._done.set_result(None)
         else:
+            self._claiming = True
             for nid in self.graph.roots:
                 self._decided.add(nid)
                 self._start(nid)
-            self._drain()
+            first = self._drain()
         try:
+            if first is not None:
+                await self._execute(first)
             await self._done
         except asyncio.CancelledError:
             await self._cancel_all()
@@ -131,25 +150,38 @@ class ComponentRun:
             if loaded is not None:
                 self._work.append((nid, loaded.status, loaded_port(loaded, self.nodes[nid].type)))
                 return
+        if self._claiming and self._claim is None:
+            self._claim = nid  # the task that is settling runs it next, without a task of its own
+            return
         task = asyncio.get_running_loop().create_task(self._execute(nid), name=f"{execution.path}.{nid}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _execute(self, nid: str) -> None:
-        try:
-            result, port = await run_node(self.execution, nid, self.nodes[nid])
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # an engine bug: end the component with it rather than hang
-            if self._done is not None and not self._done.done():
-                self._done.set_exception(exc)
-            return
-        self._work.append((nid, result.status, port))
-        self._drain()
+    async def _execute(self, nid: str | None) -> None:
+        """Run `nid`, then whichever element its settling made ready and handed to this task."""
+        execution = self.execution
+        nodes = self.nodes
+        last_yield = _perf_counter()
+        while nid is not None:
+            try:
+                result, port = await run_node(execution, nid, nodes[nid])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # an engine bug: end the component with it rather than hang
+                if self._done is not None and not self._done.done():
+                    self._done.set_exception(exc)
+                return
+            self._work.append((nid, result.status, port))
+            self._claiming = True
+            nid = self._drain()
+            if nid is not None and _perf_counter() - last_yield > _YIELD_EVERY_S:
+                await asyncio.sleep(0)
+                last_yield = _perf_counter()
 
     # -- settling -----------------------------------------------------------------------------------
 
-    def _drain(self) -> None:
+    def _drain(self) -> str | None:
+        """Settle the work list; returns the element claimed for the calling task, if any."""
         try:
             work = self._work
             while work:
@@ -158,9 +190,14 @@ class ComponentRun:
         except Exception as exc:  # an engine bug: fail the component loudly instead of hanging
             if self._done is not None and not self._done.done():
                 self._done.set_exception(exc)
-            return
+            return None
+        finally:
+            claimed = self._claim
+            self._claim = None
+            self._claiming = False
         if self.settled == len(self.nodes) and self._done is not None and not self._done.done():
             self._done.set_result(None)
+        return claimed
 
     def _settle(self, nid: str, status: Status, port: Any) -> None:
         self.settled += 1
@@ -208,21 +245,10 @@ class ComponentRun:
         execution = self.execution
         run = execution.run
         path = f"{execution.path}.{nid}"
-        result = NodeResult.model_construct(
-            status=_SKIPPED,
-            input=None,
-            output=None,
-            outcome=None,
-            error=None,
-            usage=None,
-            started_at=None,
-            ended_at=None,
-            duration_ms=None,
-            attempts=0,
-        )
+        result = make_result(_SKIPPED, None, None, None, None, None, None, None, None, 0)
         execution.set_result(nid, result)
         run.statuses[path] = _SKIPPED
-        run.bus.emit(EventType.NODE_SKIPPED, path, {"reason": reason})
+        run.bus.emit(_NODE_SKIPPED, path, {"reason": reason})
         self._work.append((nid, _SKIPPED, None))
 
 

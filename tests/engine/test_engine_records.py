@@ -11,6 +11,7 @@ import pytest
 from engine_testnodes import make_registry
 
 from dad_studio.engine import ContinuationError, FlowRunner, IsolatedExecution, RunContext, Status
+from dad_studio.fileformat import loads_flow
 from dad_studio.model import FlowDefinition
 from dad_studio.runs import RunIndex, read_run
 
@@ -56,7 +57,8 @@ async def test_records_read_back_and_are_indexed(tmp_path: Path) -> None:
     art = next(e for e in record.events if e["type"] == "artifact_written")
     assert art["artifact"] == "f/a/out/result.txt" and art["media_type"] == "text/plain"
     assert (result.run_dir / "artifacts/f/a/out/result.txt").read_text() == "made by f.a"
-    assert b'"id": "f"' in (result.run_dir / "flow.dad.json").read_bytes()
+    snapshot = loads_flow((result.run_dir / "flow.dad.json").read_bytes(), registry=make_registry())
+    assert not snapshot.errors and snapshot.component == flow  # the exact definition that ran
     with RunIndex(tmp_path / "runs") as index:
         assert [m["run_id"] for m in index.list()] == [result.run_id]
 

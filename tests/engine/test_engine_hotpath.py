@@ -1,0 +1,193 @@
+"""The engine's fast paths keep the behaviour of the slow ones they replaced.
+
+- make_result builds the same NodeResult as NodeResult.model_construct;
+- ChainEdge graphs (components without `edges`) schedule like effective_edges();
+- a chain runs in one task and still gives the event loop a turn; branches still get tasks;
+- prepared nodes are cached per definition, bad settings still fail every time;
+- the records: the snapshot loads back equal (or is the source file's bytes), the rows kept for
+  the index equal what the log reads back as, and the blocking part of closing runs off the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dad_studio.engine import FlowRunner, RunContext, Status
+from dad_studio.engine import scheduler as scheduler_module
+from dad_studio.engine.context import Graph, make_result
+from dad_studio.engine.records import Recorder, flow_snapshot
+from dad_studio.fileformat import loads_flow
+from dad_studio.model import FlowDefinition
+from dad_studio.model.results import NodeError, NodeResult, Usage
+from dad_studio.runs import read_run
+
+
+def _rc(tmp_path: Path, **kw: Any) -> RunContext:
+    kw.setdefault("observability_settings", {"enabled": False})
+    rc = RunContext(root_component_id="f", project_root=tmp_path, **kw)
+    rc.setup_run(run_id_prefix="t")
+    return rc
+
+
+def test_make_result_equals_model_construct() -> None:
+    fields: dict[str, Any] = {
+        "status": Status.FAILED,
+        "input": {"a": 1},
+        "output": "raw",
+        "outcome": {"x": [1, 2]},
+        "error": NodeError(message="boom", type="RuntimeError"),
+        "usage": Usage(prompt_tokens=3, total_tokens=3),
+        "started_at": "2026-01-01T00:00:00.000001+00:00",
+        "ended_at": "2026-01-01T00:00:01.000001+00:00",
+        "duration_ms": 1000.0,
+        "attempts": 2,
+    }
+    fast = make_result(**fields)
+    slow = NodeResult.model_construct(**fields)
+    assert fast == slow
+    assert fast.model_dump() == slow.model_dump()
+    assert fast.model_dump_json() == slow.model_dump_json()
+    assert fast.model_fields_set == slow.model_fields_set
+    fast.outcome = {"changed": True}  # assignment works as on any model
+    assert fast.outcome == {"changed": True} and slow.outcome == {"x": [1, 2]}
+
+
+def test_chain_graph_matches_effective_edges() -> None:
+    flow = FlowDefinition(id="f")
+    for n in "abcd":
+        flow.node(n, type="noop")
+    graph = Graph(flow)
+    assert [(e.source, e.target, e.on, e.port) for e in graph.edges] == [
+        (e.source, e.target, e.on, e.port) for e in flow.effective_edges()
+    ]
+    assert graph.roots == ["a"] and graph.downstream("b") == {"c", "d"}
+    assert flow.edges is None  # building the graph did not write edges into the definition
+
+
+async def test_chain_runs_in_one_task_and_branches_in_several(tmp_path: Path) -> None:
+    flow = FlowDefinition(id="f")
+    for n in ("a", "b", "c"):
+        flow.node(n, type="noop")
+    flow.node("x", type="sleep", settings={"seconds": 0.01})
+    flow.node("y", type="sleep", settings={"seconds": 0.01})
+    flow.edges = []
+    flow.connect("a", "b")
+    flow.connect("b", "c")
+    flow.connect("c", "x")
+    flow.connect("c", "y")
+    tasks: dict[str, asyncio.Task[Any] | None] = {}
+    rc = _rc(tmp_path, records=False)
+    rc.register_event_handler("node_started", lambda e: tasks.__setitem__(e["path"], asyncio.current_task()))
+    result = await FlowRunner(flow, rc).run()
+    assert result.status is Status.COMPLETED
+    assert tasks["f.a"] is tasks["f.b"] is tasks["f.c"]  # a chain: no task per element
+    assert tasks["f.x"] is not tasks["f.y"]  # branches: concurrent tasks
+
+
+async def test_long_chain_yields_to_the_event_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scheduler_module, "_YIELD_EVERY_S", 0.0)  # yield after every element
+    flow = FlowDefinition(id="f")
+    for i in range(50):
+        flow.node(f"n{i}", type="noop")
+    ticks: list[int] = []
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        while not stop.is_set():
+            ticks.append(1)
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    result = await FlowRunner(flow, _rc(tmp_path, records=False)).run()
+    stop.set()
+    await task
+    assert result.status is Status.COMPLETED and len(result.nodes) == 50
+    assert len(ticks) >= 40  # the other task ran between the elements of the chain
+
+
+async def test_bad_settings_fail_every_execution(tmp_path: Path) -> None:
+    body = FlowDefinition()
+    body.node("bad", type="sleep", settings={"seconds": -1})
+    flow = FlowDefinition(id="f", variables={"items": [1, 2]})
+    flow.node(
+        "loop",
+        type="for_each",
+        settings={"statement": "$expr{items}", "max_iterations": 5, "body": body.model_dump(by_alias=True)},
+    )
+    result = await FlowRunner(flow, _rc(tmp_path, records=False)).run()
+    assert result.status is Status.FAILED
+    assert result.nodes["f.loop.iter_0.bad"] == "failed" and result.nodes["f.loop.iter_1.bad"] == "failed"
+
+
+def test_flow_snapshot_loads_back_equal() -> None:
+    flow = FlowDefinition(id="f", variables={"n": 2, "who": "$var{run_id}"})
+    flow.node("a", type="noop", settings={"value": "x"}, retry={"max_attempts": 3, "backoff_s": 0.5}, timeout_s=2)
+    flow.node("b", type="sleep", join="any", pre_events=["node_input_required"])
+    flow.edges = []
+    flow.connect("a", "b", on_error=True)
+    loaded = loads_flow(flow_snapshot(flow))
+    assert not loaded.errors and loaded.component == flow
+    assert flow_snapshot(flow, b"exact bytes\n") == b"exact bytes\n"
+
+
+async def test_source_bytes_become_the_snapshot(tmp_path: Path) -> None:
+    source = b'{"format": "dad-flow", "schema_version": 1, "root": {"id": "f", "nodes": {"a": {"type": "noop"}}}}\n'
+    flow = loads_flow(source).component
+    assert flow is not None
+    result = await FlowRunner(flow, _rc(tmp_path, flow_source=source)).run()
+    assert result.run_dir is not None
+    assert (result.run_dir / "flow.dad.json").read_bytes() == source
+
+
+async def test_rows_for_the_index_equal_the_log(tmp_path: Path) -> None:
+    flow = FlowDefinition(id="f")
+    flow.node("a", type="sleep", settings={"seconds": 0, "fail": True})
+    flow.node("b", type="noop")
+    flow.node("c", type="noop")
+    flow.edges = []
+    flow.connect("a", "b")
+    flow.connect("a", "c", on_error=True)
+    runner = FlowRunner(flow, _rc(tmp_path))
+    result = await runner.run()
+    assert runner.state is not None and runner.state.recorder is not None and result.run_dir is not None
+    recorder = runner.state.recorder
+    assert recorder.summary_rows() == read_run(result.run_dir).results
+    assert {p: r["type"] for p, r in recorder.node_rows.items()} == {
+        "f.a": "node_completed",
+        "f.b": "node_skipped",
+        "f.c": "node_completed",
+    }
+
+
+async def test_rows_for_the_index_hold_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "sk-test-0123456789abcdef"
+    monkeypatch.setenv("DAD_TEST_API_KEY", secret)
+    flow = FlowDefinition(id="f")
+    flow.node("a", type="noop", settings={"value": secret})
+    runner = FlowRunner(flow, _rc(tmp_path))
+    result = await runner.run()
+    assert runner.state is not None and runner.state.recorder is not None and result.run_dir is not None
+    rows = runner.state.recorder.summary_rows()
+    assert secret not in repr(rows) and rows == read_run(result.run_dir).results
+
+
+async def test_close_runs_off_the_event_loop_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[threading.Thread] = []
+    original = Recorder.close
+
+    def close(self: Recorder, **fields: Any) -> None:
+        threads.append(threading.current_thread())
+        original(self, **fields)
+
+    monkeypatch.setattr(Recorder, "close", close)
+    flow = FlowDefinition(id="f")
+    flow.node("a", type="noop")
+    result = await FlowRunner(flow, _rc(tmp_path)).run()
+    assert result.status is Status.COMPLETED
+    assert threads and threads[0] is not threading.current_thread()
+    assert read_run(result.run_dir).status == "completed"  # type: ignore[arg-type]
