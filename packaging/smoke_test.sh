@@ -20,10 +20,14 @@ echo "   $(find "$res" -type f | wc -l) files in $res"
 
 echo "== studio, offscreen, on projects/repo_digest"
 start=$(date +%s.%N)
-QT_QPA_PLATFORM=offscreen DAD_STUDIO_SMOKE=1 timeout 120 "$APP" projects/repo_digest/flows/repo_digest.dad.json \
+shot=packaging/dist/smoke_studio.png   # what the bundled studio painted, to look at
+rm -f "$shot"
+QT_QPA_PLATFORM=offscreen DAD_STUDIO_SMOKE="$shot" timeout 120 "$APP" projects/repo_digest/flows/repo_digest.dad.json \
   >"$tmp/studio.out" 2>"$tmp/studio.err" || { cat "$tmp/studio.out" "$tmp/studio.err"; echo "FAILED: studio"; exit 1; }
 cat "$tmp/studio.out"
 grep -q "^dad-studio smoke: ok, .*(3 nodes)" "$tmp/studio.out" || { cat "$tmp/studio.err"; echo "FAILED: no smoke line"; exit 1; }
+[ "$(stat -c %s "$shot")" -gt 20000 ] || { echo "FAILED: $shot missing or blank"; exit 1; }
+echo "   painted $shot ($(($(stat -c %s "$shot") / 1024)) KB)"
 echo "   up and closed in $(python3 -c "import time; print(round(time.time() - $start, 1))") s"
 
 echo "== validate every example flow"

@@ -2,7 +2,8 @@
 
 `DAD_STUDIO_SMOKE=1` makes the studio a smoke test of itself (packaging/smoke_test.sh, the README's
 fresh-clone check): no modal dialog, and once the loop runs it paints the window, prints one line
-on stdout and quits with 0, or 1 if the flow file could not be opened.
+on stdout and quits with 0, or 1 if the flow file could not be opened. `DAD_STUDIO_SMOKE=FILE.png`
+does the same and saves what was painted there (to look at a packaged or fresh-clone studio).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ def main(flow_file: str | None) -> int:
     loop = make_loop(app)
     window = MainWindow()
     window.destroyed.connect(app.quit)
-    smoke = os.environ.get(SMOKE_ENV) == "1"
+    smoke_value = os.environ.get(SMOKE_ENV, "")
+    smoke = smoke_value == "1" or smoke_value.endswith(".png")
     if smoke:
         _no_dialogs(window)
     window.show()
@@ -48,6 +50,8 @@ def main(flow_file: str | None) -> int:
 
         def report() -> None:
             image = window.grab()  # forces a full paint of the window, canvas included
+            if smoke_value.endswith(".png"):
+                image.save(smoke_value)
             nodes = len(window.doc.root.nodes) if window.doc is not None else 0
             what = f"{flow_file} ({nodes} nodes)" if opened and flow_file else "no flow"
             print(f"dad-studio smoke: {'ok' if opened else 'FAILED'}, {what}, painted {image.width()}x{image.height()}")
