@@ -28,6 +28,8 @@ from dad_studio.ui.history.table import COLUMNS, RunFilterProxy, RunTableModel
 __all__ = ["REFRESH_MS", "HistoryPanel"]
 
 REFRESH_MS = 2000
+CATCH_UP_MS = 300
+"""After showing a root as indexed, when to re-read its folders (after the first paint)."""
 STATUSES = ("", "completed", "failed", "interrupted", "running", "cancelled")
 SINCE = (("Any time", None), ("Last hour", 3600.0), ("Last 24 hours", 86400.0), ("Last 7 days", 7 * 86400.0),
          ("Last 30 days", 30 * 86400.0))  # fmt: skip
@@ -175,6 +177,10 @@ class HistoryPanel(QtWidgets.QWidget):
         self.debounce.setSingleShot(True)
         self.debounce.setInterval(150)
         self.debounce.timeout.connect(self.refresh)
+        self.catch_up = QtCore.QTimer(self)
+        self.catch_up.setSingleShot(True)
+        self.catch_up.setInterval(CATCH_UP_MS)
+        self.catch_up.timeout.connect(self.refresh)
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
@@ -194,6 +200,7 @@ class HistoryPanel(QtWidgets.QWidget):
         if run_root is None:
             self.model.set_manifests([])
             self.timer.stop()
+            self.catch_up.stop()
             self._update_count()
             return
         manifests: list[dict[str, Any]] = []
@@ -209,7 +216,7 @@ class HistoryPanel(QtWidgets.QWidget):
             self.watcher.addPath(str(run_root))
         self._retention_pending = apply_retention_rules
         self.timer.start()
-        self.refresh()
+        self.catch_up.start()  # the folders may be ahead of the index: re-read them off the GUI thread
 
     def refresh(self, *, background: bool = True) -> None:
         """Bring the list up to date with the folders (on the worker thread unless background=False)."""
@@ -412,6 +419,7 @@ class HistoryPanel(QtWidgets.QWidget):
     def shutdown(self) -> None:
         self.timer.stop()
         self.debounce.stop()
+        self.catch_up.stop()
         if self.watcher.directories():
             self.watcher.removePaths(self.watcher.directories())
         if self.confirm is not None:

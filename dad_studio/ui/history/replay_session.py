@@ -43,13 +43,14 @@ class ReplaySession(RunSession):
         flow_file = replay.manifest.get("flow_file")
         super().__init__(
             number,
-            component,
+            FlowDefinition(id=component.id),  # the base class folds its definition: not needed here
             root_id,
             str(replay.manifest.get("run_id") or Path(replay.run_dir).name),
             Path(replay.run_dir),
             document=document,
             flow_path=Path(flow_file) if isinstance(flow_file, str) and flow_file else None,
         )
+        self.component = component
         self.replay = replay
         self.step = 0
         self.state = replay.state_at(0)

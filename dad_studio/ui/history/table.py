@@ -19,8 +19,13 @@ from dad_studio.ui.run.session import format_duration
 __all__ = ["COLUMNS", "RUN_ID_ROLE", "SORT_ROLE", "RunFilterProxy", "RunTableModel", "started_at"]
 
 _NO_PARENT = QtCore.QModelIndex()
-SORT_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
-RUN_ID_ROLE = QtCore.Qt.ItemDataRole.UserRole + 2
+_DISPLAY = int(QtCore.Qt.ItemDataRole.DisplayRole.value)
+_FOREGROUND = int(QtCore.Qt.ItemDataRole.ForegroundRole.value)
+_ALIGN = int(QtCore.Qt.ItemDataRole.TextAlignmentRole.value)
+_TOOLTIP = int(QtCore.Qt.ItemDataRole.ToolTipRole.value)
+_RIGHT = int((QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter).value)
+SORT_ROLE = int(QtCore.Qt.ItemDataRole.UserRole.value) + 1
+RUN_ID_ROLE = int(QtCore.Qt.ItemDataRole.UserRole.value) + 2
 COLUMNS = ("Run", "Flow", "Status", "Started", "Duration", "Cost", "Tokens", "From")
 STATUS_COLOURS = {**RUN_COLOURS, "interrupted": "#e5894a", "running": RUN_COLOURS["running"]}
 
@@ -34,6 +39,15 @@ def started_at(manifest: dict[str, Any]) -> _dt.datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=_dt.UTC)
+
+
+_LOCAL_OFFSET = _dt.datetime.now().astimezone().utcoffset() or _dt.timedelta(0)
+
+
+def local_text(moment: _dt.datetime) -> str:
+    """YYYY-mm-dd HH:MM:SS in local time; by hand: strftime imports `time` per call (slow under shiboken)."""
+    d = moment.replace(tzinfo=None) - (moment.utcoffset() or _dt.timedelta(0)) + _LOCAL_OFFSET
+    return f"{d.year:04d}-{d.month:02d}-{d.day:02d} {d.hour:02d}:{d.minute:02d}:{d.second:02d}"
 
 
 def _number(value: Any) -> float | None:
@@ -77,17 +91,19 @@ class RunTableModel(QtCore.QAbstractTableModel):
         self._rows: dict[str, int] = {}
         self._display: list[tuple[Any, ...]] = []
         self._sort: list[tuple[Any, ...]] = []
+        self.sort_key: tuple[int, QtCore.Qt.SortOrder] | None = None
 
     # -- filling -----------------------------------------------------------------------------------
 
     def set_manifests(self, manifests: list[dict[str, Any]]) -> None:
         ids = [str(m.get("run_id")) for m in manifests]
-        if ids == [str(m.get("run_id")) for m in self.manifests]:
-            changed = [i for i, m in enumerate(manifests) if m != self.manifests[i]]
-            self.manifests = list(manifests)
-            for i in changed:
-                self._display[i], self._sort[i] = self._cells(manifests[i])
-                self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+        if len(ids) == len(self._rows) and all(run_id in self._rows for run_id in ids):
+            for run_id, manifest in zip(ids, manifests, strict=True):  # same runs: update rows in place
+                i = self._rows[run_id]
+                if manifest != self.manifests[i]:
+                    self.manifests[i] = manifest
+                    self._display[i], self._sort[i] = self._cells(manifest)
+                    self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
             return
         self.beginResetModel()
         self.manifests = list(manifests)
@@ -96,6 +112,8 @@ class RunTableModel(QtCore.QAbstractTableModel):
         self._display = [c[0] for c in cells]
         self._sort = [c[1] for c in cells]
         self.endResetModel()
+        if self.sort_key is not None:
+            self.sort(*self.sort_key)
 
     @staticmethod
     def _cells(m: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
@@ -107,7 +125,7 @@ class RunTableModel(QtCore.QAbstractTableModel):
             str(m.get("run_id") or ""),
             flow_name(m),
             str(m.get("status") or ""),
-            start.astimezone().strftime("%Y-%m-%d %H:%M:%S") if start else "",
+            local_text(start) if start else "",
             format_duration(duration),
             f"{cost:.4f}" if cost is not None else "",
             f"{tokens:.0f}" if tokens is not None else "",
@@ -145,25 +163,49 @@ class RunTableModel(QtCore.QAbstractTableModel):
         return None
 
     def data(self, index: QtCore.QModelIndex | QtCore.QPersistentModelIndex, role: int = 0) -> Any:
-        if not index.isValid():
-            return None
+        role = int(role) if isinstance(role, int) else int(role.value)
         row, column = index.row(), index.column()
-        if role == QtCore.Qt.ItemDataRole.DisplayRole:
+        if row < 0:
+            return None
+        if role == _DISPLAY:
             return self._display[row][column]
         if role == SORT_ROLE:
             return self._sort[row][column]
         if role == RUN_ID_ROLE:
             return self._display[row][0]
-        if role == QtCore.Qt.ItemDataRole.ForegroundRole and column == 2:
+        if role == _FOREGROUND and column == 2:
             colour = STATUS_COLOURS.get(self._display[row][2])
             return QtGui.QBrush(QtGui.QColor(colour)) if colour else None
-        if role == QtCore.Qt.ItemDataRole.TextAlignmentRole and column in (4, 5, 6):
-            return int(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
-        if role == QtCore.Qt.ItemDataRole.ToolTipRole and column == 0:
+        if role == _ALIGN and column in (4, 5, 6):
+            return _RIGHT
+        if role == _TOOLTIP and column == 0:
             m = self.manifests[row]
             previous = m.get("previous_run_id")
             return f"{m.get('run_id')}\n{m.get('flow_file') or ''}" + (f"\nfrom {previous}" if previous else "")
         return None
+
+    def sort(self, column: int, order: QtCore.Qt.SortOrder = QtCore.Qt.SortOrder.AscendingOrder) -> None:
+        """Sort in Python with a key (one pass), not through Qt's comparisons calling data() per pair."""
+        if not 0 <= column < len(COLUMNS) or not self.manifests:
+            return
+        self.layoutAboutToBeChanged.emit()
+        before = self.persistentIndexList()
+        old_rows = [i.row() for i in before]
+        order_ = sorted(
+            range(len(self.manifests)),
+            key=lambda i: (self._sort[i][column], self._sort[i][0]),
+            reverse=order == QtCore.Qt.SortOrder.DescendingOrder,
+        )
+        self.manifests = [self.manifests[i] for i in order_]
+        self._display = [self._display[i] for i in order_]
+        self._sort = [self._sort[i] for i in order_]
+        self._rows = {d[0]: i for i, d in enumerate(self._display)}
+        where = {old: new for new, old in enumerate(order_)}
+        self.changePersistentIndexList(
+            before, [self.index(where[r], i.column()) for r, i in zip(old_rows, before, strict=True)]
+        )
+        self.layoutChanged.emit()
+        self.sort_key = (column, order)
 
 
 class RunFilterProxy(QtCore.QSortFilterProxyModel):
@@ -178,7 +220,13 @@ class RunFilterProxy(QtCore.QSortFilterProxyModel):
         self.min_duration_ms: float | None = None
         self.max_cost: float | None = None
         self.setSortRole(SORT_ROLE)
-        self.setDynamicSortFilter(True)
+        self.setDynamicSortFilter(False)
+
+    def sort(self, column: int, order: QtCore.Qt.SortOrder = QtCore.Qt.SortOrder.AscendingOrder) -> None:
+        """The source model sorts (fast, in Python); the proxy keeps its order and only filters."""
+        model = self.sourceModel()
+        if isinstance(model, RunTableModel):
+            model.sort(column, order)
 
     def set_filters(
         self,

@@ -1,0 +1,133 @@
+"""Run history in the studio (Qt, offscreen): the panel listing 1,000 runs, the viewer opening a
+10,000-event run, and one timeline step with the canvas and panels updated.
+
+    QT_QPA_PLATFORM=offscreen /work/venv/bin/python bench/history_ui_bench.py [--runs 1000] [--events 10000]
+
+The run folders come from bench/history_bench.py's generator (the real RunWriter). Measured:
+- listing: `HistoryPanel.set_run_root` (index read, model filled, proxy sorted) + first paint of
+  the table (`table.viewport().repaint()`), index already built; target <= 200 ms.
+- open: `RunViewer.open_run` on the big run (Replay parse, snapshot canvas, fold to the last event,
+  context tree + outcome panel + canvas statuses) + first paint; target <= 500 ms.
+- step: `RunViewer.go_to(k +- 1)` (replay, canvas items, context rows, outcome panel) + processing
+  the paint it queues; target <= 16 ms. Also a slider jump (any k), for the record.
+Medians printed; the Qt-free parts are in bench/history_bench.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from history_bench import pct, write_big_run, write_small_runs  # noqa: E402
+from PySide6 import QtCore, QtWidgets  # noqa: E402
+
+import dad_studio.ui  # noqa: E402,F401
+from dad_studio.runs import RunIndex  # noqa: E402
+from dad_studio.ui.history.panel import HistoryPanel  # noqa: E402
+from dad_studio.ui.history.viewer import RunViewer  # noqa: E402
+from dad_studio.ui.resources import stylesheet  # noqa: E402
+
+TARGETS_MS = {"list": 200.0, "open": 500.0, "step": 16.0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--events", type=int, default=10_000)
+    args = parser.parse_args()
+    app = QtWidgets.QApplication([])
+    root = Path(tempfile.mkdtemp(prefix="history_ui_bench_"))
+    try:
+        t0 = time.perf_counter()
+        write_small_runs(root, args.runs)
+        big = write_big_run(root, args.events)
+        with RunIndex(root) as index:
+            listed = len(index.list())
+        print(f"wrote and indexed {listed} runs (one of {args.events} events) in {time.perf_counter() - t0:.1f} s")
+
+        lists: list[float] = []
+        for _ in range(9):
+            panel = HistoryPanel()
+            panel.resize(1200, 500)
+            panel.setStyleSheet(stylesheet("dark"))
+            panel.show()
+            app.processEvents()
+            t0 = time.perf_counter()
+            panel.set_run_root(root)
+            panel.table.viewport().repaint()
+            lists.append((time.perf_counter() - t0) * 1000)
+            assert panel.model.rowCount() == listed
+            panel.wait_idle()
+            app.processEvents()
+            panel.shutdown()
+            panel.close()
+            panel.deleteLater()
+            app.processEvents()
+        print(f"panel listing {listed} runs (model + sort + first paint): median {statistics.median(lists):.1f} ms "
+              f"[target <= {TARGETS_MS['list']:.0f}]")  # fmt: skip
+
+        viewer = RunViewer()
+        viewer.setStyleSheet(stylesheet("dark"))
+        viewer.resize(1300, 820)
+        viewer.show()
+        app.processEvents()
+        opens: list[float] = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            viewer.open_run(big)
+            viewer.repaint()
+            opens.append((time.perf_counter() - t0) * 1000)
+            app.processEvents()
+        session = viewer.session
+        assert session is not None
+        n = len(session)
+        print(f"viewer opening the big run ({n} events, {len(session.state.nodes)} elements, "
+              f"canvas + context + outcome + paint): median {statistics.median(opens):.1f} ms "
+              f"[target <= {TARGETS_MS['open']:.0f}]")  # fmt: skip
+
+        # step inside a group so that the canvas shows the elements being stepped over
+        viewer.select_node("g3.n1")
+        viewer.outcomes.show_path(f"{session.root_id}.g3.n1")
+        app.processEvents()
+        rng = random.Random(3)
+        steps: list[float] = []
+        k0 = next(i for i, e in enumerate(session.replay.events, 1) if e["path"].startswith("big.g3."))
+        viewer.go_to(k0)
+        app.processEvents()
+        for _ in range(400):
+            target = viewer.step + rng.choice((1, 1, 1, -1))
+            if not 0 < target < n:
+                target = k0
+            t0 = time.perf_counter()
+            viewer.go_to(target)
+            app.processEvents()
+            steps.append((time.perf_counter() - t0) * 1000)
+        print(f"one timeline step +-1 (400, canvas + panels + paint): median {statistics.median(steps):.2f} ms, "
+              f"p99 {pct(steps, 0.99):.2f} ms, max {max(steps):.2f} ms [target <= {TARGETS_MS['step']:.0f}]")  # fmt: skip
+        jumps: list[float] = []
+        for _ in range(60):
+            t0 = time.perf_counter()
+            viewer.timeline.slider.setValue(rng.randint(0, n))
+            app.processEvents()
+            jumps.append((time.perf_counter() - t0) * 1000)
+        print(f"slider jump to any step (60, views rebuilt): median {statistics.median(jumps):.1f} ms, "
+              f"p99 {pct(jumps, 0.99):.1f} ms")  # fmt: skip
+        viewer.shutdown()
+        viewer.close()
+        QtCore.QCoreApplication.processEvents()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
