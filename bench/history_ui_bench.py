@@ -28,14 +28,14 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).parent))
 
-from history_bench import pct, write_big_run, write_small_runs  # noqa: E402
-from PySide6 import QtCore, QtWidgets  # noqa: E402
+from history_bench import pct, write_big_run, write_small_runs
+from PySide6 import QtCore, QtWidgets
 
-import dad_studio.ui  # noqa: E402,F401
-from dad_studio.runs import RunIndex  # noqa: E402
-from dad_studio.ui.history.panel import HistoryPanel  # noqa: E402
-from dad_studio.ui.history.viewer import RunViewer  # noqa: E402
-from dad_studio.ui.resources import stylesheet  # noqa: E402
+import dad_studio.ui  # noqa: F401
+from dad_studio.runs import RunIndex
+from dad_studio.ui.history.panel import HistoryPanel
+from dad_studio.ui.history.viewer import RunViewer
+from dad_studio.ui.resources import stylesheet
 
 TARGETS_MS = {"list": 200.0, "open": 500.0, "step": 16.0}
 
