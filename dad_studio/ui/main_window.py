@@ -67,6 +67,12 @@ class MainWindow(QtWidgets.QMainWindow):
         )
 
         self.actions_by_name = build_actions(self)
+        from dad_studio.ui.run import RunController  # issue 8: run docks, Run menu and toolbar
+
+        self.runs = RunController(self)
+        from dad_studio.ui.history import HistoryController  # issue 9: run history dock and viewer
+
+        self.history = HistoryController(self)
         self.statusBar().showMessage("Ready")
 
         self.canvas.status_message.connect(self.show_status)
@@ -448,6 +454,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if self._closed:
             return
         self._closed = True
+        self.runs.shutdown()
+        self.history.shutdown()
         self.autosave_timer.stop()
         self._problems_timer.stop()
         self.statusBar().clearMessage()  # a timed message owns a running QTimer

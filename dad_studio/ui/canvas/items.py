@@ -91,6 +91,19 @@ LIGHT = Palette(
 
 PORT_COLOURS = {"input": "muted", "success": "success", "error": "error", "true": "true", "false": "false"}
 
+RUN_COLOURS = {
+    "pending": "#7a808a",
+    "running": "#4c9aff",
+    "waiting_input": "#f0b429",
+    "completed": "#4cc38a",
+    "failed": "#ff5c5c",
+    "skipped": "#6b7079",
+    "cancelled": "#b07cff",
+}
+"""Colour of each run status (issue 8): the node border, its status pill and the runs panels."""
+RUN_LABELS = {"waiting_input": "waiting for input"}
+TAIL_HEIGHT = 34.0
+
 
 class NodeItem(QtWidgets.QGraphicsItem):
     """A node of the document. `node_id` is the document's stable id (never NodeGraphQt's)."""
@@ -114,6 +127,11 @@ class NodeItem(QtWidgets.QGraphicsItem):
         self.problem_severity: str | None = None
         self.problem_text = ""
         self.edges: list[EdgeItem] = []
+        self.run_status: str | None = None
+        """Status in the run shown on the canvas (dad_studio.ui.run); None when no run is shown."""
+        self.run_text = ""
+        self.run_tail = ""
+        self.run_phase = 0
         rows = max(len(self.outputs), len(self.inputs), 1)
         self._rect = QtCore.QRectF(0, 0, NODE_WIDTH, HEADER_HEIGHT + rows * ROW_HEIGHT + 8)
         self.setFlags(
@@ -131,7 +149,8 @@ class NodeItem(QtWidgets.QGraphicsItem):
         return NODE_ITEM_TYPE
 
     def boundingRect(self) -> QtCore.QRectF:
-        return self._rect.adjusted(-PORT_RADIUS - 1, -BADGE_SIZE / 2, PORT_RADIUS + 1, 1)
+        below = TAIL_HEIGHT + 4 if self.run_tail else 1
+        return self._rect.adjusted(-PORT_RADIUS - 1, -BADGE_SIZE / 2, PORT_RADIUS + 1, below)
 
     def shape(self) -> QtGui.QPainterPath:
         path = QtGui.QPainterPath()
@@ -161,6 +180,20 @@ class NodeItem(QtWidgets.QGraphicsItem):
                 return port
         return None
 
+    def set_run_state(self, status: str | None, text: str = "", tail: str = "") -> None:
+        """Show a run status (pill + border), its duration text and a tail of streamed output."""
+        if (status, text, tail) == (self.run_status, self.run_text, self.run_tail):
+            return
+        if bool(tail) != bool(self.run_tail):
+            self.prepareGeometryChange()
+        self.run_status, self.run_text, self.run_tail = status, text, tail
+        self.update()
+
+    def advance_run_phase(self) -> None:
+        """One animation step of a running / waiting node (marching border)."""
+        self.run_phase = (self.run_phase + 1) % 8
+        self.update()
+
     def set_problems(self, severity: str | None, text: str) -> None:
         self.problem_severity = severity
         self.problem_text = text
@@ -185,9 +218,9 @@ class NodeItem(QtWidgets.QGraphicsItem):
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         selected = self.isSelected()
         border = QtGui.QPen(pal.selected if selected else pal.border, 2.0 if selected else 1.0)
-        if lod < 0.35:  # far away: a plain box is all that can be seen
+        if lod < 0.35:  # far away: a plain box is all that can be seen (coloured by run status)
             painter.setPen(border)
-            painter.setBrush(pal.header)
+            painter.setBrush(QtGui.QColor(RUN_COLOURS[self.run_status]) if self.run_status else pal.header)
             painter.drawRect(self._rect)
             return
         painter.setPen(border)
@@ -228,6 +261,8 @@ class NodeItem(QtWidgets.QGraphicsItem):
             painter.setPen(pal.muted)
             pos = self.port_pos(self.inputs[0].name)
             painter.drawText(QtCore.QRectF(10, pos.y() - 8, 60, 16), QtCore.Qt.AlignmentFlag.AlignVCenter, "in")
+        if self.run_status is not None:
+            self._paint_run(painter, font)
         if self.problem_severity:
             colour = pal.error if self.problem_severity == "error" else pal.warning
             badge = QtCore.QRectF(NODE_WIDTH - BADGE_SIZE - 4, -BADGE_SIZE / 2, BADGE_SIZE, BADGE_SIZE)
@@ -238,6 +273,55 @@ class NodeItem(QtWidgets.QGraphicsItem):
             font.setBold(True)
             painter.setFont(font)
             painter.drawText(badge, QtCore.Qt.AlignmentFlag.AlignCenter, "!")
+
+    def _paint_run(self, painter: QtGui.QPainter, font: QtGui.QFont) -> None:
+        status = self.run_status or "pending"
+        colour = QtGui.QColor(RUN_COLOURS.get(status, "#7a808a"))
+        if status in ("skipped", "pending"):
+            veil = QtGui.QColor(self.palette.background)
+            veil.setAlpha(110 if status == "skipped" else 60)
+            painter.setPen(QtCore.Qt.PenStyle.NoPen)
+            painter.setBrush(veil)
+            painter.drawRoundedRect(self._rect, 6, 6)
+        pen = QtGui.QPen(colour, 1.5 if status == "pending" else 2.5)
+        if status in ("running", "waiting_input"):
+            pen.setStyle(QtCore.Qt.PenStyle.DashLine)
+            pen.setDashOffset(-self.run_phase)
+        elif status == "pending":
+            pen.setStyle(QtCore.Qt.PenStyle.DotLine)
+        painter.setPen(pen)
+        painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+        painter.drawRoundedRect(self._rect.adjusted(-1.5, -1.5, 1.5, 1.5), 7, 7)
+        label = RUN_LABELS.get(status, status)
+        if self.run_text:
+            label = f"{label} · {self.run_text}"
+        font.setBold(True)
+        font.setPointSizeF(7.0)
+        painter.setFont(font)
+        width = min(painter.fontMetrics().horizontalAdvance(label) + 14, NODE_WIDTH - 8)
+        pill = QtCore.QRectF(NODE_WIDTH - width - 4, self._rect.bottom() - 8, width, 15)
+        painter.setPen(QtCore.Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawRoundedRect(pill, 7, 7)
+        painter.setPen(QtGui.QColor("#111318"))
+        painter.drawText(pill, QtCore.Qt.AlignmentFlag.AlignCenter, label)
+        if self.run_tail:
+            box = QtCore.QRectF(0, self._rect.bottom() + 10, NODE_WIDTH, TAIL_HEIGHT - 6)
+            back = QtGui.QColor(self.palette.node)
+            back.setAlpha(230)
+            painter.setPen(QtGui.QPen(colour, 1))
+            painter.setBrush(back)
+            painter.drawRoundedRect(box, 4, 4)
+            font.setBold(False)
+            font.setPointSizeF(7.0)
+            painter.setFont(font)
+            painter.setPen(self.palette.text)
+            painter.drawText(
+                box.adjusted(5, 2, -5, -2),
+                int(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignBottom)
+                | int(QtCore.Qt.TextFlag.TextWordWrap),
+                self.run_tail,
+            )
 
 
 class EdgeItem(QtWidgets.QGraphicsPathItem):
@@ -252,6 +336,8 @@ class EdgeItem(QtWidgets.QGraphicsPathItem):
         self.target = target
         source.edges.append(self)
         target.edges.append(self)
+        self.run_state: str | None = None
+        """`taken`, `dead` or `pending` in the run shown on the canvas (dad_studio.ui.run)."""
         self.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(0)
         self.apply_style()
@@ -283,6 +369,11 @@ class EdgeItem(QtWidgets.QGraphicsPathItem):
         pen.setCosmetic(False)
         self.setPen(pen)
 
+    def set_run_state(self, state: str | None) -> None:
+        if state != self.run_state:
+            self.run_state = state
+            self.update()
+
     def detach(self) -> None:
         for node in (self.source, self.target):
             if self in node.edges:
@@ -308,6 +399,20 @@ class EdgeItem(QtWidgets.QGraphicsPathItem):
         if self.isSelected():
             pen.setColor(self.palette.selected)
             pen.setWidthF(3)
+        if self.run_state == "taken":  # a glow under the edge the run went through
+            glow = QtGui.QPen(pen)
+            glow.setStyle(QtCore.Qt.PenStyle.SolidLine)
+            glow_colour = QtGui.QColor(RUN_COLOURS["running"])
+            glow_colour.setAlpha(110)
+            glow.setColor(glow_colour)
+            glow.setWidthF(8)
+            painter.setPen(glow)
+            painter.drawPath(self.path())
+            pen.setWidthF(3)
+        elif self.run_state == "dead":
+            faded = QtGui.QColor(pen.color())
+            faded.setAlpha(60)
+            pen.setColor(faded)
         painter.setPen(pen)
         painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
         painter.drawPath(self.path())

@@ -1,0 +1,174 @@
+"""Live run status on the canvas: node pills and borders, taken / dead edges, streamed tails.
+
+The canvas shows one component (`CanvasWidget.cpath`); this overlay maps it to a component path of
+the run (`root.sub.loop.iter_3` — the latest iteration of a for_each) and updates only the items
+whose hierarchy paths appear in a batch of events, so a batch costs O(events), not O(nodes).
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore
+
+from dad_studio.runs.state import NodeView, edge_state
+from dad_studio.ui.canvas.items import EdgeItem, NodeItem
+from dad_studio.ui.canvas.widget import CanvasWidget
+from dad_studio.ui.run.session import RunSession, format_duration
+
+ANIMATION_MS = 90
+TAIL_CHARS = 90
+LIVE = ("running", "waiting_input")
+
+
+def component_path(session: RunSession, cpath: tuple[str, ...]) -> str | None:
+    """The run's component path for the canvas path `cpath`; None if the definition does not have it."""
+    path = session.root_id
+    component = session.component
+    state = session.state
+    for node_id in cpath:
+        node = component.nodes.get(node_id)
+        if node is None or node.body is None:
+            return None
+        path = f"{path}.{node_id}"
+        if node.type == "for_each":
+            iterations = [c.iteration for c in state.components.values() if c.owner == path and c.iteration is not None]
+            path = f"{path}.iter_{max(iterations) if iterations else 0}"
+        component = node.body
+    return path
+
+
+def node_text(session: RunSession, view: NodeView) -> tuple[str, str]:
+    """(duration text, output tail) shown on a node."""
+    if view.status == "running":
+        elapsed = session.elapsed_ms(view.path)
+        text = format_duration(elapsed)
+    elif view.status == "waiting_input":
+        text = ""
+    elif view.loaded:
+        text = "loaded"
+    else:
+        text = format_duration(view.duration_ms)
+    tail = ""
+    if view.stream and view.status in LIVE:
+        tail = view.streamed_text[-TAIL_CHARS:].replace("\n", " ").strip()
+    return text, tail
+
+
+class CanvasRunOverlay(QtCore.QObject):
+    """Paints the selected run's state onto the canvas items of the component on show."""
+
+    def __init__(self, canvas: CanvasWidget) -> None:
+        super().__init__(canvas)
+        self.canvas = canvas
+        self.session: RunSession | None = None
+        self._cpath_run: str | None = None
+        self._live: dict[str, NodeItem] = {}
+        self.timer = QtCore.QTimer(self)
+        self.timer.setInterval(ANIMATION_MS)
+        self.timer.timeout.connect(self._animate)
+        canvas.path_changed.connect(self.refresh_all)
+
+    def show_session(self, session: RunSession | None) -> None:
+        self.session = session
+        self.refresh_all()
+
+    def _shown(self) -> RunSession | None:
+        session = self.session
+        if session is None or session.document is not self.canvas.doc:
+            return None
+        return session
+
+    def refresh_all(self) -> None:
+        """Recompute every item of the scene (new run selected, level changed, scene rebuilt)."""
+        session = self._shown()
+        self._live.clear()
+        scene = self.canvas.scene
+        if session is None:
+            self._cpath_run = None
+            for item in scene.nodes.values():
+                item.set_run_state(None)
+            for edge in scene.edges.values():
+                edge.set_run_state(None)
+            self.timer.stop()
+            return
+        self._cpath_run = component_path(session, self.canvas.cpath)
+        for node_id, item in scene.nodes.items():
+            self._update_item(session, node_id, item)
+        for edge in scene.edges.values():
+            self._update_edge(session, edge)
+        self._sync_timer()
+
+    def update_paths(self, changed: set[str]) -> None:
+        """Apply a batch: only items whose element (or whose edge's source) changed are touched."""
+        session = self._shown()
+        if session is None:
+            return
+        state = session.state
+        # a new loop iteration may have started: follow the latest one
+        if (
+            self.canvas.cpath
+            and any(path in state.components for path in changed)
+            and component_path(session, self.canvas.cpath) != self._cpath_run
+        ):
+            self.refresh_all()
+            return
+        prefix = self._cpath_run
+        if prefix is None:
+            return
+        nodes = self.canvas.scene.nodes
+        cut = len(prefix) + 1
+        for path in changed:
+            if not path.startswith(prefix) or len(path) <= cut or path[cut - 1] != ".":
+                continue
+            node_id = path[cut:]
+            item = nodes.get(node_id)
+            if item is None:
+                continue
+            self._update_item(session, node_id, item)
+            for edge in item.edges:
+                if edge.source is item:
+                    self._update_edge(session, edge)
+        self._sync_timer()
+
+    def _update_item(self, session: RunSession, node_id: str, item: NodeItem) -> None:
+        view = session.state.nodes.get(f"{self._cpath_run}.{node_id}") if self._cpath_run else None
+        if view is None:
+            item.set_run_state(None)
+            self._live.pop(node_id, None)
+            return
+        text, tail = node_text(session, view)
+        item.set_run_state(view.status, text, tail)
+        if view.status in LIVE:
+            self._live[node_id] = item
+        else:
+            self._live.pop(node_id, None)
+
+    def _update_edge(self, session: RunSession, edge: EdgeItem) -> None:
+        if self._cpath_run is None:
+            edge.set_run_state(None)
+            return
+        source = session.state.nodes.get(f"{self._cpath_run}.{edge.edge.source}")
+        state = edge_state(edge.edge, source)
+        edge.set_run_state(None if state == "pending" else state)
+
+    def _sync_timer(self) -> None:
+        if self._live and not self.timer.isActive():
+            self.timer.start()
+        elif not self._live and self.timer.isActive():
+            self.timer.stop()
+
+    def _animate(self) -> None:
+        session = self._shown()
+        if session is None:
+            self.timer.stop()
+            return
+        for node_id, item in list(self._live.items()):
+            if item.scene() is None:  # the scene was rebuilt under us
+                self._live.pop(node_id, None)
+                continue
+            self._update_item(session, node_id, item)
+            item.advance_run_phase()
+        self._sync_timer()
+
+    def shutdown(self) -> None:
+        self.timer.stop()
+        self._live.clear()

@@ -1,0 +1,406 @@
+"""Run, Stop and Run-from-here: runs on the qasync loop through the engine's event stream.
+
+A run is the CLI's run: `async with runner.iter() as run: async for event in run`, the same engine,
+the same run folder. What runs is a snapshot of the in-memory document (unsaved edits included;
+the run folder's flow.dad.json records exactly what ran), so Run never asks to save first.
+
+Events are only queued while they arrive; a single-shot QTimer folds them in batches every
+FLUSH_MS and updates the canvas and the panels of the selected run once per batch, so thousands of
+events a second never queue thousands of repaints on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from dad_studio.engine import FlowRunner, InputRequest, RunContext
+from dad_studio.engine.trust import is_trusted
+from dad_studio.ui.run.artifacts import ArtifactBrowser
+from dad_studio.ui.run.canvas_status import CanvasRunOverlay, component_path
+from dad_studio.ui.run.context_panel import ContextPanel
+from dad_studio.ui.run.input_form import InboxPanel, InputForm
+from dad_studio.ui.run.log_panel import LogPanel
+from dad_studio.ui.run.outcome_panel import OutcomePanel
+from dad_studio.ui.run.panel_base import RunPanel
+from dad_studio.ui.run.session import PendingInput, RunSession, project_dirs
+
+if TYPE_CHECKING:
+    from dad_studio.ui.main_window import MainWindow
+
+__all__ = ["FLUSH_MS", "RunController"]
+
+FLUSH_MS = 40
+Area = QtCore.Qt.DockWidgetArea
+
+
+class RunController(QtCore.QObject):
+    """Owns the runs of one main window, their panels, actions and input forms."""
+
+    session_added = QtCore.Signal(object)
+    session_finished = QtCore.Signal(object)
+    selected_changed = QtCore.Signal(object)
+
+    def __init__(self, win: MainWindow) -> None:
+        super().__init__(win)
+        self.win = win
+        self.sessions: list[RunSession] = []
+        self.selected: RunSession | None = None
+        self.forms: dict[tuple[int, str], InputForm] = {}
+        self.overlay = CanvasRunOverlay(win.canvas)
+        self.context = ContextPanel()
+        self.outcomes = OutcomePanel()
+        self.artifacts = ArtifactBrowser()
+        self.log = LogPanel()
+        self.inbox = InboxPanel()
+        self.panels: tuple[RunPanel, ...] = (self.context, self.outcomes, self.artifacts, self.log)
+        self._flush_scheduled = False
+        self.flush_timer = QtCore.QTimer(self)
+        self.flush_timer.setSingleShot(True)
+        self.flush_timer.setInterval(FLUSH_MS)
+        self.flush_timer.timeout.connect(self.flush)
+        self._add_docks()
+        self._add_actions()
+        self.context.node_selected.connect(self.outcomes.show_path)
+        self.inbox.open_requested.connect(self._open_from_inbox)
+        self.inbox.cancel_requested.connect(lambda pending: self.stop(pending.session))
+        win.canvas.selection_changed.connect(self._on_canvas_selection)
+        self._update_actions()
+
+    # -- set-up ------------------------------------------------------------------------------------
+
+    def _add_docks(self) -> None:
+        win = self.win
+        docks = {
+            "run_context": win.add_panel("run_context", "Execution context", self.context, Area.BottomDockWidgetArea),
+            "run_outcomes": win.add_panel("run_outcomes", "Node outcomes", self.outcomes, Area.BottomDockWidgetArea),
+            "run_log": win.add_panel("run_log", "Run log", self.log, Area.BottomDockWidgetArea),
+            "run_artifacts": win.add_panel("run_artifacts", "Artifacts", self.artifacts, Area.BottomDockWidgetArea),
+            "run_inbox": win.add_panel("run_inbox", "Input inbox", self.inbox, Area.BottomDockWidgetArea),
+        }
+        problems = win.docks.get("validation")
+        if problems is not None:
+            for name in ("run_log", "run_artifacts", "run_inbox"):
+                win.tabifyDockWidget(problems, docks[name])
+            win.splitDockWidget(problems, docks["run_context"], QtCore.Qt.Orientation.Horizontal)
+            problems.raise_()
+        win.splitDockWidget(docks["run_context"], docks["run_outcomes"], QtCore.Qt.Orientation.Horizontal)
+        win.resizeDocks([docks["run_context"]], [300], QtCore.Qt.Orientation.Vertical)
+        self.docks = docks
+
+    def _add_actions(self) -> None:
+        win = self.win
+        style = win.style()
+        pixmap = QtWidgets.QStyle.StandardPixmap
+        specs = (
+            ("run", "&Run", self.start_run, "F5", pixmap.SP_MediaPlay, "Run the flow (the document as it is now)"),
+            ("stop", "&Stop", self.stop, "Shift+F5", pixmap.SP_MediaStop, "Stop the selected run"),
+            (
+                "run_from_here",
+                "Run from &Here",
+                self.run_from_here,
+                "Ctrl+F5",
+                pixmap.SP_MediaSeekForward,
+                "Run the selected node and what follows it again, loading the rest from the selected run",
+            ),
+        )
+        menu = QtWidgets.QMenu("&Run", win)
+        help_menu = next((a for a in win.menuBar().actions() if a.text() == "&Help"), None)
+        if help_menu is not None:
+            win.menuBar().insertMenu(help_menu, menu)
+        else:
+            win.menuBar().addMenu(menu)
+        toolbar = win.addToolBar("Run")
+        toolbar.setObjectName("toolbar_run")
+        toolbar.setMovable(False)
+        self.actions: dict[str, QtGui.QAction] = {}
+        for name, text, slot, key, icon, tip in specs:
+            action = QtGui.QAction(style.standardIcon(icon), text, win)
+            action.setObjectName(f"action_{name}")
+            action.setShortcut(QtGui.QKeySequence(key))
+            action.setStatusTip(tip)
+            action.setToolTip(f"{tip} ({key})")
+            action.triggered.connect(lambda _checked=False, s=slot: s())
+            win.addAction(action)
+            menu.addAction(action)
+            toolbar.addAction(action)
+            self.actions[name] = action
+            win.actions_by_name[name] = action
+        self.selector = QtWidgets.QComboBox()
+        self.selector.setObjectName("run_selector")
+        self.selector.setMinimumContentsLength(34)
+        self.selector.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.selector.setToolTip("The run shown on the canvas and in the run panels")
+        self.selector.currentIndexChanged.connect(self._on_selector)
+        self.summary = QtWidgets.QLabel("")
+        self.summary.setObjectName("run_summary")
+        toolbar.addSeparator()
+        toolbar.addWidget(QtWidgets.QLabel(" Run: "))
+        toolbar.addWidget(self.selector)
+        toolbar.addWidget(self.summary)
+        self.toolbar = toolbar
+        view_menu = getattr(win, "view_menu", None)
+        if view_menu is not None:
+            view_menu.addAction(toolbar.toggleViewAction())
+
+    # -- starting and stopping ---------------------------------------------------------------------
+
+    def fallback_root(self) -> Path:
+        if self.win.state_dir is not None:
+            return Path(self.win.state_dir)
+        location = QtCore.QStandardPaths.writableLocation(QtCore.QStandardPaths.StandardLocation.AppLocalDataLocation)
+        return Path(location or Path.home() / ".dad-studio")
+
+    def start_run(
+        self,
+        *,
+        previous: RunSession | None = None,
+        start_path: str | None = None,
+        variables: dict[str, Any] | None = None,
+    ) -> RunSession | None:
+        """Start a run of the current document; returns its session (None if nothing can run)."""
+        doc = self.win.doc
+        if doc is None:
+            return None
+        component = doc.component(()).model_copy(deep=True)
+        root_id = component.id or "root"
+        flow_path = Path(doc.path).resolve() if doc.path is not None else None
+        project_root, run_root = project_dirs(flow_path, self.fallback_root())
+        if previous is not None:
+            run_root = Path(previous.run_dir).parent
+        rc = RunContext(
+            root_component_id=root_id,
+            project_root=project_root,
+            run_root=run_root,
+            previous_run_id=previous.run_id if previous is not None else None,
+            start_hierarchy_path=start_path,
+            variables=dict(variables or {}),
+            trusted=is_trusted(flow_path) if flow_path is not None else True,
+            flow_path=flow_path,
+        )
+        rc.setup_run()
+        assert rc.run_id is not None and rc.run_dir is not None
+        session = RunSession(
+            len(self.sessions) + 1, component, root_id, rc.run_id, rc.run_dir, document=doc, flow_path=flow_path
+        )
+        rc.register_node_input_handler(partial(self._ask, session))
+        runner = FlowRunner(component, rc, node_types=self.win.registry)
+        self.sessions.append(session)
+        self.selector.addItem(session.label, session.number)
+        self.select(session)
+        session.task = asyncio.get_event_loop().create_task(
+            self._execute(session, runner), name=f"studio-run-{rc.run_id}"
+        )
+        self.session_added.emit(session)
+        self.win.show_status(f"Run {session.run_id} started in {rc.run_dir}")
+        self._update_actions()
+        return session
+
+    def run_from_here(self) -> RunSession | None:
+        """Re-run the selected node and what follows it, loading everything else from the selected run."""
+        base = self.selected
+        ids = self.win.canvas.scene.selected_ids()
+        if base is None or base.active or base.document is not self.win.doc or len(ids) != 1:
+            self.win.show_status("Run from here: select one node and a finished run of this flow")
+            return None
+        cpath = component_path(base, self.win.canvas.cpath)
+        if cpath is None:
+            return None
+        return self.start_run(previous=base, start_path=f"{cpath}.{ids[0]}")
+
+    def stop(self, session: RunSession | None = None) -> None:
+        """Cancel a run (the selected one by default): the engine records it as cancelled."""
+        session = session or self.selected
+        if session is None or not session.active:
+            return
+        if session.run_task is not None and not session.run_task.done():
+            session.run_task.cancel()
+        elif session.task is not None:
+            session.task.cancel()
+        self.win.show_status(f"Stopping run {session.run_id}…")
+
+    async def _execute(self, session: RunSession, runner: FlowRunner) -> None:
+        t0 = time.perf_counter()
+        try:
+            async with runner.iter() as run:
+                session.run_task = run.task
+                async for event in run:
+                    session.pending.append(event)
+                    if not self._flush_scheduled:
+                        self._flush_scheduled = True
+                        self.flush_timer.start()
+        except asyncio.CancelledError:
+            session.error = "the studio stopped the run"
+        except Exception as exc:  # refused definition, bad continuation, engine error: shown, never raised
+            session.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            session.result = runner.result
+            session.wall_s = time.perf_counter() - t0
+            session.finished = True
+            self._finished(session)
+
+    def _finished(self, session: RunSession) -> None:
+        self.flush()
+        for key in [k for k in self.forms if k[0] == session.number]:
+            self.forms.pop(key).close()
+        self._refresh_inbox()
+        self._update_label(session)
+        self._update_actions()
+        if session is self.selected:
+            self.artifacts.rebuild()
+        message = f"Run {session.run_id} {session.status}"
+        if session.error:
+            message += f": {session.error}"
+        elif session.wall_s is not None:
+            message += f" in {session.wall_s:.2f} s"
+        self.win.show_status(message)
+        self.session_finished.emit(session)
+
+    # -- events -> views ---------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Fold every queued event and update the views of the selected run once."""
+        self._flush_scheduled = False
+        self.flush_timer.stop()
+        for session in self.sessions:
+            if not session.pending:
+                continue
+            changed, events = session.apply_pending()
+            if session is self.selected:
+                self.overlay.update_paths(changed)
+                for panel in self.panels:
+                    panel.on_events(session, changed, events)
+                self._update_summary()
+            self._update_label(session)
+
+    def select(self, session: RunSession | None) -> None:
+        if session is self.selected:
+            return
+        self.selected = session
+        index = self.sessions.index(session) if session is not None else -1
+        if self.selector.currentIndex() != index:
+            self.selector.setCurrentIndex(index)
+        self.overlay.show_session(session)
+        for panel in self.panels:
+            panel.set_session(session)
+        self._on_canvas_selection()
+        self._update_summary()
+        self._update_actions()
+        self.selected_changed.emit(session)
+
+    def _on_selector(self, index: int) -> None:
+        if 0 <= index < len(self.sessions):
+            self.select(self.sessions[index])
+
+    def _update_label(self, session: RunSession) -> None:
+        index = self.sessions.index(session)
+        if self.selector.itemText(index) != session.label:
+            self.selector.setItemText(index, session.label)
+
+    def _update_summary(self) -> None:
+        session = self.selected
+        if session is None:
+            self.summary.setText("")
+            return
+        counts = session.state.counts
+        order = ("completed", "running", "waiting_input", "failed", "skipped", "cancelled", "pending")
+        text = "  ".join(f"{counts[k]} {k.replace('_input', '')}" for k in order if counts.get(k))
+        self.summary.setText(f"  {text}")
+
+    def _update_actions(self) -> None:
+        selected = self.selected
+        self.actions["stop"].setEnabled(selected is not None and selected.active)
+        self.actions["run_from_here"].setEnabled(selected is not None and not selected.active)
+
+    def _on_canvas_selection(self) -> None:
+        session = self.selected
+        ids = self.win.canvas.scene.selected_ids()
+        if session is None or len(ids) != 1 or session.document is not self.win.doc:
+            return
+        cpath = component_path(session, self.win.canvas.cpath)
+        if cpath is not None:
+            path = f"{cpath}.{ids[0]}"
+            self.outcomes.show_path(path)
+            if self.context.isVisible():
+                self.context.select_path("node", path)
+
+    # -- input -------------------------------------------------------------------------------------
+
+    async def _ask(self, session: RunSession, request: InputRequest) -> None:
+        """The node-input handler of a studio run: a form and the inbox; waits as long as needed."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        pending = PendingInput(session, request, future)
+        session.inputs[request.hier_path] = pending
+        self._refresh_inbox()
+        self.docks["run_inbox"].raise_()
+        if not any(form.isVisible() for form in self.forms.values()):
+            self.open_form(pending)
+        try:
+            answer = await future
+        finally:
+            session.inputs.pop(request.hier_path, None)
+            form = self.forms.pop((session.number, request.hier_path), None)
+            if form is not None:
+                form.close()
+                form.deleteLater()
+            self._refresh_inbox()
+        request.input = answer
+        request.handled = True
+        request.source = "dialog"
+        following = self.waiting()
+        if following and not any(form.isVisible() for form in self.forms.values()):
+            self.open_form(following[0])
+
+    def waiting(self) -> list[PendingInput]:
+        """Every request waiting for an answer, oldest first, across runs."""
+        entries = [p for s in self.sessions for p in s.inputs.values()]
+        return sorted(entries, key=lambda p: p.asked_at)
+
+    def _open_from_inbox(self, pending: object) -> None:
+        if isinstance(pending, PendingInput):
+            self.open_form(pending)
+
+    def open_form(self, pending: PendingInput) -> InputForm:
+        key = (pending.session.number, pending.path)
+        form = self.forms.get(key)
+        if form is None:
+            form = InputForm(pending, self.win)
+            future = pending.future
+
+            def answer(value: Any) -> None:
+                if not future.done():
+                    future.set_result(value)
+
+            form.answered.connect(answer)
+            form.cancel_run.connect(lambda: self.stop(pending.session))
+            self.forms[key] = form
+        form.show()
+        form.raise_()
+        form.activateWindow()
+        return form
+
+    def _refresh_inbox(self) -> None:
+        waiting = self.waiting()
+        self.inbox.show_pending(waiting)
+        self.docks["run_inbox"].setWindowTitle(f"Input inbox ({len(waiting)})" if waiting else "Input inbox")
+
+    # -- shutdown ----------------------------------------------------------------------------------
+
+    def active_sessions(self) -> list[RunSession]:
+        return [s for s in self.sessions if s.active]
+
+    def shutdown(self) -> None:
+        """Stop runs, timers and forms (window closing); runs still going are cancelled."""
+        for session in self.active_sessions():
+            self.stop(session)
+        self.flush_timer.stop()
+        self.overlay.shutdown()
+        self.artifacts.refresh_timer.stop()
+        for form in self.forms.values():
+            form.close()
+        self.forms.clear()
