@@ -2,6 +2,8 @@
 
 empty.png (new studio), example.png (an example flow), selected.png (a node and its properties),
 problems.png (the problems panel with problems), nested.png (a for_each body opened), light.png.
+History set (issue 9): history.png (the run history dock), run_step.png (a past run opened in the
+run viewer, stepped to an event), rerun_plan.png (the plan shown before a re-run), compare.png.
 """
 
 from __future__ import annotations
@@ -72,8 +74,86 @@ def main(argv: list[str]) -> int:
     win.set_theme("light")
     win.canvas.view.fit()
     shot("light.png")
+    win.set_theme("dark")
+    history_shots(app, win, out, tmp)
     win.close()
     return 0
+
+
+def history_shots(app: QtWidgets.QApplication, win: MainWindow, out: Path, tmp: Path) -> None:
+    """Three runs of a small flow through the real engine, then the history dock, viewer, compare."""
+    import asyncio
+
+    from dad_studio.engine import FlowRunner, RunContext
+    from dad_studio.fileformat import dumps_flow
+    from dad_studio.model import FlowDefinition
+    from dad_studio.ui.loop import close_loop, make_loop
+
+    def flow(value: str, fail: bool) -> FlowDefinition:
+        f = FlowDefinition(id="review")
+        f.node("fetch", type="noop", settings={"value": "sources"})
+        f.node("draft", type="noop", settings={"value": value})
+        f.node("check", type="sleep", settings={"seconds": 0.05, "fail": fail})
+        f.node("publish", type="noop", settings={"value": "done"})
+        f.node("report_error", type="noop", settings={"value": "check failed"})
+        f.connect("fetch", "draft")
+        f.connect("draft", "check")
+        f.connect("check", "publish")
+        f.connect("check", "report_error", on_error=True)
+        f.layout.update({"fetch": (0, 0), "draft": (260, 0), "check": (520, 0), "publish": (780, -90),
+                         "report_error": (780, 90)})  # fmt: skip
+        return f
+
+    flows = tmp / "proj" / "flows"
+    flows.mkdir(parents=True, exist_ok=True)
+    flow_path = flows / "review.dad.json"
+    loop = make_loop(app)
+
+    async def run(f: FlowDefinition) -> Path:
+        rc = RunContext(root_component_id="review", project_root=flows, run_root=tmp / "proj" / "runs",
+                        trusted=True, flow_path=flow_path)  # fmt: skip
+        rc.setup_run()
+        async with FlowRunner(f, rc).iter() as stream:
+            async for _ in stream:
+                pass
+        assert rc.run_dir is not None
+        return rc.run_dir
+
+    runs = []
+    for value, fail in (("first draft", True), ("second draft", False), ("third draft, shorter", False)):
+        flow_path.write_bytes(dumps_flow(flow(value, fail)))
+        runs.append(loop.run_until_complete(run(flow(value, fail))))
+        loop.run_until_complete(asyncio.sleep(1.05))  # distinct start seconds
+    win.open_file(flow_path)
+    history = win.history  # type: ignore[attr-defined]
+    history.panel.refresh(background=False)
+    history.dock.raise_()
+    win.resizeDocks([history.dock], [300], QtCore.Qt.Orientation.Vertical)
+    history.panel.select_runs([runs[0].name])
+    shot_widget(app, win, out / "history.png")
+
+    viewer = history.open_run(runs[0])
+    viewer.resize(1300, 820)
+    events = viewer.session.replay.events
+    k = next(i for i, e in enumerate(events, 1) if e["type"] == "node_started" and e["path"] == "review.check")
+    viewer.go_to(k)
+    viewer.canvas.scene.select_ids(["draft"])
+    viewer.canvas.view.fit()
+    shot_widget(app, viewer, out / "run_step.png")
+    viewer.go_to(len(events))
+    viewer.propose_rerun("review.check")
+    shot_widget(app, viewer, out / "rerun_plan.png")
+    viewer.cancel_plan()
+    view = history.compare(runs[0], runs[2])
+    shot_widget(app, view, out / "compare.png")
+    history.shutdown()
+    close_loop(loop)
+
+
+def shot_widget(app: QtWidgets.QApplication, widget: QtWidgets.QWidget, path: Path) -> None:
+    settle(app)
+    widget.grab().save(str(path))
+    print(path)
 
 
 if __name__ == "__main__":

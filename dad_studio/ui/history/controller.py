@@ -70,10 +70,16 @@ class HistoryController(QtCore.QObject):
         if self.viewer is None:
             self.viewer = RunViewer(self.win.registry, self.win)
             self.viewer.setWindowFlag(QtCore.Qt.WindowType.Window, True)
-            self.viewer.setStyleSheet(stylesheet(getattr(self.win, "theme", "dark")))
+            self.viewer.setStyleSheet(self._stylesheet())
             self.viewer.continuation_started.connect(lambda _id: self.panel.refresh())
             self.viewer.continuation_finished.connect(lambda _id: self.panel.refresh())
         return self.viewer
+
+    def _stylesheet(self) -> str:
+        """The studio's theme; in the dark one, alternate rows stay dark (the theme leaves them white)."""
+        theme = getattr(self.win, "theme", "dark")
+        extra = "\nQAbstractItemView { alternate-background-color: #272a2f; }\n" if theme == "dark" else ""
+        return stylesheet(theme) + extra
 
     def open_run(self, run_dir: Path) -> RunViewer:
         viewer = self.ensure_viewer()
@@ -90,7 +96,7 @@ class HistoryController(QtCore.QObject):
     def compare(self, run_a: Path, run_b: Path) -> CompareView:
         if self.compare_view is None:
             self.compare_view = CompareView(self.win)
-            self.compare_view.setStyleSheet(stylesheet(getattr(self.win, "theme", "dark")))
+            self.compare_view.setStyleSheet(self._stylesheet())
         self.compare_view.compare(run_a, run_b)
         self.compare_view.show()
         self.compare_view.raise_()

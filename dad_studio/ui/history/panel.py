@@ -103,7 +103,6 @@ class HistoryPanel(QtWidgets.QWidget):
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
         for column, width in enumerate((250, 120, 90, 140, 80, 70, 60, 120)):
             header.resizeSection(column, width)
