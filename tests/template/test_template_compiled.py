@@ -144,7 +144,7 @@ def test_fast_paths_equal_the_generic_evaluator(template: str, variables: dict[s
     _same(template, variables, DictLookup(RESULTS, current, defined=("root.later",)))
 
 
-@FAST
+@settings(FAST, max_examples=150)
 @given(templates, variables_st, variables_st)
 def test_flattened_chainmap_equals_the_chainmap(template: str, inner: dict[str, Any], outer: dict[str, Any]) -> None:
     builtins = {"run_id": "r1", "a": "shadowed"}
@@ -257,3 +257,14 @@ def test_compiled_form_is_cached_and_plain_text_is_returned_as_is() -> None:
     assert render(text, {}) == compile_template(text).plain
     assert compile_template("$var{a}").typed is None  # $var renders as text, it is not typed
     assert evaluate("$expr{[1, 2]}", {}) == [1, 2]
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(
+    st.lists(st.sampled_from(["$", "$$", "var{", "expr{", "hier{", "$var", "{", "x", " ", "$5 "]), max_size=40).map(
+        "".join
+    )
+)
+def test_has_template_is_any_form_in_the_text(text: str) -> None:
+    # Many "$" on purpose: past the first few, has_template switches from checking each "$" to searching.
+    assert has_template(text) == any(form in text for form in ("$var{", "$expr{", "$hier{"))
