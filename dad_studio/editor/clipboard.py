@@ -44,7 +44,11 @@ def copy(comp: ComponentDefinition, ids: Sequence[str]) -> dict[str, Any]:
         "format": FORMAT,
         "version": VERSION,
         "nodes": {k: comp.nodes[k].model_dump(mode="json", by_alias=True, exclude_defaults=True) for k in ids},
-        "edges": [e.to_json() for e in comp.edges or [] if e.source in chosen and e.target in chosen],
+        "edges": [
+            e.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+            for e in comp.edges or []
+            if e.source in chosen and e.target in chosen
+        ],
         "layout": {k: [comp.layout[k][0] - origin[0], comp.layout[k][1] - origin[1]] for k in ids if k in comp.layout},
         "origin": list(origin),
     }
