@@ -22,6 +22,7 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("runs", "dad_studio.cli.runs_cmd"),
     ("batch", "dad_studio.cli.batch_cmd"),
     ("new", "dad_studio.cli.new_cmd"),
+    ("trust", "dad_studio.cli.trust_cmd"),
 )
 """Subcommand name -> module with `register(subparsers)`. Modules not written yet are skipped."""
 

@@ -1,9 +1,15 @@
 """`dad-studio run FLOW_FILE ...`: run a flow headless (ARCHITECTURE.md, command line contract).
 
 Exit status: 0 completed; 1 the run failed; 2 bad usage, an invalid flow file (every problem
-printed), an unknown previous run or start path; 3 input was required and none could be asked
-for; 130 interrupted. Progress goes to stderr (a live display on a terminal, plain lines
-otherwise); `--json` prints one summary object on stdout.
+printed), an unknown previous run or start path, a flow that runs code from an untrusted folder
+(refused before anything runs; `--trust` or `dad-studio trust FOLDER`); 3 input was required and
+none could be asked for; 130 interrupted. Progress goes to stderr (a live display on a terminal,
+plain lines otherwise); `--json` prints one summary object on stdout.
+
+`--var K=V` overrides a variable of the root component for this run (the value is text, or JSON
+when the flow declares the variable with a non-text default: `--var n=3` gives the integer 3 if
+`n` defaults to a number). Only the root component's variables can be overridden; a subflow's
+variables are set by its `variables` setting, which may refer to the root's with `$var{}`.
 """
 
 from __future__ import annotations
@@ -37,7 +43,31 @@ def register(subparsers: Any) -> None:
     p.add_argument("--trust", action="store_true", help="allow command/python nodes and py: expressions")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.add_argument("--no-records", dest="records", action="store_false", help="keep no run folder")
+    p.add_argument("--no-telemetry", dest="telemetry", action="store_false", help="write no traces, metrics or logs")
+    p.add_argument("--otlp-endpoint", metavar="URL", help="also export traces, metrics and logs to this OTLP/HTTP URL")
+    p.add_argument("--log-level", type=_log_level, metavar="LEVEL", help="level of the run's logs (default INFO)")
     p.set_defaults(handler=main)
+
+
+def _log_level(value: str) -> str:
+    import logging
+
+    level = value.upper()
+    if level not in logging.getLevelNamesMapping():
+        raise argparse.ArgumentTypeError(f"unknown log level {value!r} (DEBUG, INFO, WARNING, ERROR, CRITICAL)")
+    return level
+
+
+def observability_settings(args: argparse.Namespace) -> dict[str, Any] | None:
+    """`--no-telemetry`, `--otlp-endpoint`, `--log-level` as ObservabilitySettings fields (None: defaults)."""
+    settings: dict[str, Any] = {}
+    if not getattr(args, "telemetry", True):
+        settings["enabled"] = False
+    if getattr(args, "otlp_endpoint", None):
+        settings["otlp_endpoint"] = args.otlp_endpoint
+    if getattr(args, "log_level", None):
+        settings["log_level"] = args.log_level
+    return settings or None
 
 
 def _usage(message: str) -> int:
@@ -83,6 +113,14 @@ def main(args: argparse.Namespace) -> int:
     for problem in loaded.warnings:
         print(problem.format(flow_path), file=sys.stderr)
     component = loaded.component
+    from dad_studio.engine.trust import code_uses, is_trusted, refusal_message
+
+    trusted = bool(args.trust) or is_trusted(flow_path)
+    if not trusted:
+        uses = code_uses(component)
+        if uses:
+            print(f"dad-studio run: {refusal_message(flow_path, uses)}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         variables = {k: _coerce(v, component.variables.get(k)) for k, v in _parse_pairs(args.var, "--var").items()}
         inputs: dict[str, Any] = {}
@@ -99,17 +137,32 @@ def main(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         return _usage(str(exc))
     try:
-        return asyncio.run(_run(args, component, flow_path.resolve(), variables, inputs))
+        source = _unchanged_source(loaded)
+        return asyncio.run(_run(args, component, flow_path.resolve(), variables, inputs, trusted, source))
     except KeyboardInterrupt:
         print("dad-studio: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 
+def _unchanged_source(loaded: Any) -> bytes | None:
+    """The file's bytes, when they are what was loaded (no migration rewrote the document): the run's
+    snapshot is then the file itself, and `flow_sha256` the file's own hash."""
+    if loaded.migrated_from is not None:
+        return None
+    source: bytes | None = loaded.source_bytes
+    return source
+
+
 async def _run(
-    args: argparse.Namespace, component: Any, flow_path: Path, variables: dict[str, Any], inputs: dict[str, Any]
+    args: argparse.Namespace,
+    component: Any,
+    flow_path: Path,
+    variables: dict[str, Any],
+    inputs: dict[str, Any],
+    trusted: bool,
+    source: bytes | None,
 ) -> int:
     from dad_studio.engine import ContinuationError, FlowRunner, RunContext, Status
-    from dad_studio.engine.trust import is_trusted
 
     project_root = flow_path.parent
     rc = RunContext(
@@ -123,8 +176,10 @@ async def _run(
         variables=variables,
         durability=args.durability,
         records=args.records,
-        trusted=bool(args.trust) or is_trusted(flow_path),
+        trusted=trusted,
         flow_path=flow_path,
+        flow_source=source,
+        observability_settings=observability_settings(args),
     )
     try:
         rc.setup_run(run_id_prefix=args.run_id_prefix)

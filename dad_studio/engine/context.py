@@ -154,7 +154,9 @@ class RunState:
     graphs: dict[int, tuple[ComponentDefinition, Graph]] = field(default_factory=dict)
     usage: Usage = field(default_factory=Usage)
     refs: dict[str, ComponentDefinition] = field(default_factory=dict)
-    """Subflows loaded by `ref` during this run, by ref string."""
+    """Subflows loaded by `ref` during this run, by the path of their file (as `folder/ref`)."""
+    ref_files: dict[int, Path] = field(default_factory=dict)
+    """id() of a component loaded by `ref` -> its file: refs inside it resolve next to that file."""
     loader: LoadPolicy | None = None
     recorder: Recorder | None = None
     input_unavailable: list[str] = field(default_factory=list)
@@ -201,15 +203,34 @@ class ExecutionContext:
         self.status = Status.PENDING
         self.results: dict[str, NodeResult] = {}
         self.loop_vars = dict(loop_vars) if loop_vars else None
-        own = dict(component.variables)
-        if variables:
-            own.update(variables)
         inherited = parent.scope_maps if parent is not None else []
         maps: list[MutableMapping[str, Any]] = [self.loop_vars] if self.loop_vars else []
-        maps.append(own)
         maps.extend(inherited)
+        own = self._declared_values(component.variables, variables or {}, maps)
+        maps.insert(1 if self.loop_vars else 0, own)
         self.scope_maps: list[MutableMapping[str, Any]] = maps
         """Variable maps in lookup order: loop vars, this component, enclosing components outward."""
+
+    def _declared_values(
+        self, declared: Mapping[str, Any], overrides: Mapping[str, Any], enclosing: list[MutableMapping[str, Any]]
+    ) -> dict[str, Any]:
+        """The component's variables: overrides as given, declared values as values, except that a
+        declared string holding a template is rendered now, once, in the enclosing scope (loop
+        variables, enclosing components' variables, built-ins; not its sibling variables, so the
+        order of declaration never matters). TEMPLATES.md: variables are values; a template in one
+        is how a default is computed from the run (`$var{run_id}`) or from the enclosing flow.
+        Raises TemplateError (the node that starts the component fails with it)."""
+        own = dict(declared)
+        for name, value in declared.items():
+            if name in overrides or not isinstance(value, str) or "$" not in value:
+                continue
+            from dad_studio.template import evaluate, has_template
+
+            if has_template(value):
+                scope = ChainMap(*enclosing, self.builtins())
+                own[name] = evaluate(value, scope, results=self.parent, allow_python=self.run.run_context.trusted)
+        own.update(overrides)
+        return own
 
     # -- the execution model's accessors ---------------------------------------------------------
 

@@ -132,6 +132,20 @@ def load_subflow_ref(
     return loaded.component
 
 
+def _referencing_file(execution: ExecutionContext) -> Path:
+    """The file a `ref` in this component is relative to: the file the nearest enclosing component
+    was loaded from by `ref`, else the root flow file (or `flow.dad.json` in the flow's folder)."""
+    run = execution.run
+    current: ExecutionContext | None = execution
+    while current is not None:
+        source = run.ref_files.get(id(current.component))
+        if source is not None:
+            return source
+        current = current.parent
+    rc = run.run_context
+    return rc.flow_path if rc.flow_path is not None else run.flow_dir / "flow.dad.json"
+
+
 class SubflowExecutor:
     """Runs a nested component, inline or from another file, with templated variable overrides."""
 
@@ -143,15 +157,16 @@ class SubflowExecutor:
         body = settings.body
         if body is None:
             assert settings.ref is not None
-            body = run.refs.get(settings.ref)
+            base_file = _referencing_file(execution)
+            key = str(base_file.parent / settings.ref)
+            body = run.refs.get(key)
             if body is None:
-                rc = run.run_context
-                base_file = rc.flow_path if rc.flow_path is not None else run.flow_dir / "flow.dad.json"
                 names = [*ectx.variables, *settings.variables]
                 body = load_subflow_ref(
                     settings.ref, base_file, registry=run.registry.node_types, variables=names, hier_path=ctx.hier_path
                 )
-                run.refs[settings.ref] = body
+                run.refs[key] = body
+                run.ref_files[id(body)] = base_file.parent / settings.ref
             run.register_component(body, ctx.hier_path)
         variables = ctx.render_value(settings.variables) if settings.variables else None
         child = execution.child(body, ctx.hier_path, variables=variables)

@@ -70,8 +70,11 @@ def flow_snapshot(component: ComponentDefinition, source: bytes | None = None) -
     """
     if source is not None:
         return bytes(source)
+    from dad_studio.fileformat.migrate import FORMAT_NAME, SCHEMA_VERSION
+
     root = component.model_dump_json(by_alias=True, exclude_defaults=True, indent=2)
-    return b'{"format": "dad-flow", "schema_version": 1, "root": ' + root.encode("utf-8") + b"}\n"
+    head = f'{{"format": "{FORMAT_NAME}", "schema_version": {SCHEMA_VERSION}, "root": '
+    return head.encode() + root.encode("utf-8") + b"}\n"
 
 
 def _env_secrets() -> list[str]:

@@ -104,6 +104,7 @@ class ComponentRunner:
         """Executors of this run; built here so that node-type discovery is not part of the run."""
         if run_context.records:
             # The record writers are loaded here, before the run's clock starts.
+            import dad_studio.fileformat.migrate
             import dad_studio.runs  # noqa: F401
 
             if run_context.telemetry_enabled():
@@ -174,7 +175,15 @@ class ComponentRunner:
             graphs=registry_check.graphs,
         )
         self.state = state
-        variables = {**component.variables, **rc.variables}
+        try:
+            execution = ExecutionContext(state, component, root_id, variables=rc.variables)
+        except Exception as exc:  # a template in a root variable: refused before anything runs
+            from dad_studio.template import TemplateError
+
+            if not isinstance(exc, TemplateError):
+                raise
+            raise ValueError(f"variables of {root_id}: {exc}") from exc
+        variables = dict(execution.scope_maps[0])
         if rc.records:
             recorder = Recorder(rc, rc.run_dir)
             manifest = {
@@ -206,7 +215,6 @@ class ComponentRunner:
                     "variables": variables,
                 },
             )
-            execution = ExecutionContext(state, component, root_id, variables=rc.variables)
             state.register_component(component, root_id)
             status = await ComponentRun(execution).run()
         except asyncio.CancelledError:

@@ -157,3 +157,20 @@ class ArtifactExecutor:
 
 
 TEST_TYPES = (*TEST_TYPES, _t("artifact", ArtifactSettings, "ArtifactExecutor"))
+
+
+class LogSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: str = "hello from a node"
+
+
+class LogExecutor:
+    """Logs through ctx.logger (the run's telemetry logger when telemetry is on)."""
+
+    async def execute(self, ctx: NodeContext, settings: BaseModel) -> NodeOutput:
+        assert isinstance(settings, LogSettings)
+        ctx.logger.warning(settings.message)
+        return NodeOutput(outcome={"logged": settings.message})
+
+
+TEST_TYPES = (*TEST_TYPES, _t("log", LogSettings, "LogExecutor"))

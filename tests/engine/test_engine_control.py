@@ -207,3 +207,85 @@ async def test_input_unavailable_fails_node_naming_it() -> None:
     err = next(e for e in events if e["type"] == "node_completed")["error"]
     assert err["type"] == "InputUnavailable"
     assert "f.ask" in err["message"] and "fields answer" in err["message"]
+
+
+async def test_nested_ref_resolves_next_to_the_file_that_names_it(tmp_path: Path) -> None:
+    """main/flow.dad.json -> lib/a.dad.json (ref "../lib/a.dad.json") -> lib/deep/b.dad.json (ref
+    "deep/b.dad.json", relative to lib/, not to main/); the same ref text in two folders names two files."""
+
+    def doc(root: dict[str, object]) -> str:
+        return json.dumps({"format": "dad-flow", "schema_version": 1, "root": root})
+
+    (tmp_path / "main").mkdir()
+    (tmp_path / "lib" / "deep").mkdir(parents=True)
+    (tmp_path / "main" / "deep").mkdir()
+    (tmp_path / "lib" / "deep" / "b.dad.json").write_text(
+        doc({"id": "b", "nodes": {"leaf": {"type": "noop", "settings": {"value": "lib-deep-$var{v}"}}}})
+    )
+    (tmp_path / "main" / "deep" / "b.dad.json").write_text(
+        doc({"id": "b", "nodes": {"leaf": {"type": "noop", "settings": {"value": "main-deep"}}}})
+    )
+    (tmp_path / "lib" / "a.dad.json").write_text(
+        doc({"id": "a", "nodes": {"inner": {"type": "subflow", "settings": {"ref": "deep/b.dad.json"}}}})
+    )
+    flow = FlowDefinition(id="f", variables={"v": "x"})
+    flow.subflow("outer", ref="../lib/a.dad.json")
+    flow.subflow("local", ref="deep/b.dad.json")
+    rc = RunContext(records=False, flow_path=tmp_path / "main" / "flow.dad.json")
+    result, _events, state = await _run(flow, rc)
+    assert result.status is Status.COMPLETED, result.nodes
+    assert state.results["f.outer.inner.leaf"].outcome == {"value": "lib-deep-x"}
+    assert state.results["f.local.leaf"].outcome == {"value": "main-deep"}
+
+
+async def test_variables_holding_templates_are_rendered_once_in_the_enclosing_scope() -> None:
+    """TEMPLATES.md: variables are values; a declared string with a template is rendered when its
+    component starts, in the enclosing scope (built-ins, loop variables, enclosing variables)."""
+    body = FlowDefinition(variables={"label": "$var{lang}-$var{item}", "n": "$expr{index + 1}", "lit": "$$var{x}"})
+    body.node("e", type="noop", settings={"value": "$var{label}:$var{n}:$var{lit}"})
+    flow = FlowDefinition(id="f", variables={"lang": "en", "tag": "$var{run_id}", "items": ["a", "b"]})
+    flow.node("top", type="noop", settings={"value": "$var{tag}"})
+    flow.for_each("loop", "$expr{items}", body, max_iterations=5)
+    rc = RunContext(records=False)
+    result, events, state = await _run(flow, rc)
+    assert result.status is Status.COMPLETED
+    assert state.results["f.top"].outcome == {"value": rc.run_id}
+    assert [it["e"]["value"] for it in state.results["f.loop"].outcome["iterations"]] == [
+        "en-a:1:$var{x}",
+        "en-b:2:$var{x}",
+    ]
+    started = next(e for e in events if e["type"] == "run_started")
+    assert started["variables"]["tag"] == rc.run_id  # the run records the values it used
+
+
+async def test_var_overrides_apply_to_the_root_as_given() -> None:
+    """`--var` (RunContext.variables) replaces a root variable's value; the value is not rendered,
+    and the subflow sees it through `$var{}` in its own `variables` setting."""
+    body = FlowDefinition(variables={"greeting": "hello $var{who}"})
+    body.node("e", type="noop", settings={"value": "$var{greeting}"})
+    flow = FlowDefinition(id="f", variables={"who": "world", "raw": "$var{run_id}"})
+    flow.subflow("sub", body=body)
+    flow.node("r", type="noop", settings={"value": "$var{raw}"})
+    result, _events, state = await _run(flow, RunContext(records=False, variables={"who": "you", "raw": "$x"}))
+    assert result.status is Status.COMPLETED
+    assert state.results["f.sub.e"].outcome == {"value": "hello you"}
+    assert state.results["f.r"].outcome == {"value": "$x"}
+
+
+async def test_a_bad_template_in_a_variable_fails_before_or_where_it_starts() -> None:
+    flow = FlowDefinition(id="f", variables={"x": "$var{nope}"})
+    flow.node("a", type="noop")
+    try:
+        await _run(flow)
+    except ValueError as exc:
+        assert "nope" in str(exc)
+    else:
+        raise AssertionError("a root variable with an unknown name must refuse the run")
+    body = FlowDefinition(variables={"y": "$var{missing}"})
+    body.node("e", type="noop")
+    flow = FlowDefinition(id="g")
+    flow.subflow("sub", body=body)
+    result, events, _state = await _run(flow)
+    assert result.status is Status.FAILED
+    error = next(e for e in events if e["type"] == "node_completed" and e["path"] == "g.sub")["error"]
+    assert error["type"] == "TemplateError" and "missing" in error["message"]
