@@ -180,14 +180,19 @@ class NodeItem(QtWidgets.QGraphicsItem):
                 return port
         return None
 
-    def set_run_state(self, status: str | None, text: str = "", tail: str = "") -> None:
-        """Show a run status (pill + border), its duration text and a tail of streamed output."""
+    def set_run_state(self, status: str | None, text: str = "", tail: str = "", *, repaint: bool = True) -> None:
+        """Show a run status (pill + border), its duration text and a tail of streamed output.
+
+        `repaint=False` when the change cannot be seen at the current zoom (far out, pending and no
+        status are the same plain box): the next zoom repaints anyway.
+        """
         if (status, text, tail) == (self.run_status, self.run_text, self.run_tail):
             return
         if bool(tail) != bool(self.run_tail):
             self.prepareGeometryChange()
         self.run_status, self.run_text, self.run_tail = status, text, tail
-        self.update()
+        if repaint:
+            self.update()
 
     def advance_run_phase(self) -> None:
         """One animation step of a running / waiting node (marching border)."""

@@ -24,8 +24,9 @@ from dad_studio.ui.run.panel_base import RunPanel
 ENTRY_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
 PREVIEW_BYTES = 512 * 1024
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".svg", ".webp"}
-REFRESH_MS = 400
-REFRESH_ON = ("artifact_written", "node_completed", "node_skipped", "run_completed")
+REFRESH_MS = 1000
+REFRESH_ON = ("artifact_written", "run_completed")
+"""Node records appear at the end of the run (or on Refresh): listing them costs O(elements)."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,13 @@ class ArtifactBrowser(RunPanel):
         self._fill(entries)
 
     def _fill(self, entries: list[Entry]) -> None:
+        self.tree.setUpdatesEnabled(False)
+        try:
+            self._fill_items(entries)
+        finally:
+            self.tree.setUpdatesEnabled(True)
+
+    def _fill_items(self, entries: list[Entry]) -> None:
         self.tree.clear()
         folders: dict[tuple[str, ...], QtWidgets.QTreeWidgetItem] = {}
         statuses = self.session.state.nodes if self.session is not None else {}

@@ -23,8 +23,16 @@ KIND_ROLE = QtCore.Qt.ItemDataRole.UserRole + 2
 Key = tuple[str, str]
 
 
+SCOPE_MS = 400
+MAX_RESULT_ROWS = 200
+_BRUSHES: dict[str, QtGui.QBrush] = {}
+
+
 def _brush(status: str) -> QtGui.QBrush:
-    return QtGui.QBrush(QtGui.QColor(RUN_COLOURS.get(status, "#9aa0aa")))
+    brush = _BRUSHES.get(status)
+    if brush is None:
+        brush = _BRUSHES[status] = QtGui.QBrush(QtGui.QColor(RUN_COLOURS.get(status, "#9aa0aa")))
+    return brush
 
 
 class ContextPanel(RunPanel):
@@ -56,11 +64,22 @@ class ContextPanel(RunPanel):
         layout.addWidget(split)
         self.items: dict[Key, QtWidgets.QTreeWidgetItem] = {}
         self.scope_path: str | None = None
+        self.scope_timer = QtCore.QTimer(self)
+        self.scope_timer.setSingleShot(True)
+        self.scope_timer.setInterval(SCOPE_MS)
+        self.scope_timer.timeout.connect(self.refresh_scope)
         self.tree.currentItemChanged.connect(self._on_current)
 
     # -- building ----------------------------------------------------------------------------------
 
     def rebuild(self) -> None:
+        self.tree.setUpdatesEnabled(False)
+        try:
+            self._rebuild()
+        finally:
+            self.tree.setUpdatesEnabled(True)
+
+    def _rebuild(self) -> None:
         self.tree.clear()
         self.items.clear()
         session = self.session
@@ -69,8 +88,8 @@ class ContextPanel(RunPanel):
             return
         root = session.state.context_tree()
         run_item = self._make(None, root)
+        self._add_children(run_item, root)  # children first, then one insertion into the view
         self.tree.addTopLevelItem(run_item)
-        self._add_children(run_item, root)
         run_item.setExpanded(True)
         for index in range(run_item.childCount()):
             run_item.child(index).setExpanded(True)
@@ -78,9 +97,12 @@ class ContextPanel(RunPanel):
         self.refresh_scope()
 
     def _add_children(self, item: QtWidgets.QTreeWidgetItem, node: ContextNode) -> None:
+        children = []
         for child in node.children:
-            child_item = self._make(item, child)
+            child_item = self._make(None, child)
             self._add_children(child_item, child)
+            children.append(child_item)
+        item.addChildren(children)
 
     def _make(self, parent: QtWidgets.QTreeWidgetItem | None, node: ContextNode) -> QtWidgets.QTreeWidgetItem:
         item = QtWidgets.QTreeWidgetItem([node.label, "", ""])
@@ -116,8 +138,9 @@ class ContextPanel(RunPanel):
                 self._ensure_component(path)
             if path in state.nodes:
                 self._ensure_node(path)
-        if self.scope_path is not None and any(p.startswith(self.scope_path) for p in changed):
-            self.refresh_scope()
+        # the scope lists every result of a component: refreshed at most every SCOPE_MS during a run
+        if not self.scope_timer.isActive() and self.scope_path is not None:
+            self.scope_timer.start()
 
     def _ensure_component(self, path: str) -> QtWidgets.QTreeWidgetItem | None:
         assert self.session is not None
@@ -173,6 +196,7 @@ class ContextPanel(RunPanel):
 
     def refresh_scope(self) -> None:
         """Variables in scope of the selected component, then the results of its elements."""
+        self.scope_timer.stop()
         self.scope.clear()
         session, path = self.session, self.scope_path
         if session is None or path is None or path not in session.state.components:
@@ -183,13 +207,16 @@ class ContextPanel(RunPanel):
             row = QtWidgets.QTreeWidgetItem([name, summary(value)])
             row.setToolTip(1, json.dumps(value, ensure_ascii=False, default=str)[:2000])
             variables.addChild(row)
-        results = QtWidgets.QTreeWidgetItem(["Results", ""])
-        for child in state.components[path].children:
+        children = state.components[path].children
+        results = QtWidgets.QTreeWidgetItem(["Results", f"{len(children)} elements"])
+        for child in children[:MAX_RESULT_ROWS]:
             view = state.nodes[child]
             value = view.outcome if view.status == "completed" else view.error
             row = QtWidgets.QTreeWidgetItem([view.id, f"{view.status}: {summary(value)}" if value else view.status])
             row.setForeground(1, _brush(view.status))
             results.addChild(row)
+        if len(children) > MAX_RESULT_ROWS:
+            results.addChild(QtWidgets.QTreeWidgetItem([f"… {len(children) - MAX_RESULT_ROWS} more", ""]))
         self.scope.addTopLevelItem(variables)
         self.scope.addTopLevelItem(results)
         variables.setExpanded(True)

@@ -39,6 +39,13 @@ class RunPanel(QtWidgets.QWidget):
             self._stale = False
             self.rebuild()
 
+    def refresh_soon(self) -> None:
+        """Rebuild now if shown, else when next shown."""
+        if self.isVisible():
+            self.rebuild()
+        else:
+            self._stale = True
+
     # -- to override -------------------------------------------------------------------------------
 
     def rebuild(self) -> None:

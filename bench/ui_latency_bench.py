@@ -1,0 +1,209 @@
+#!/usr/bin/env python
+"""Does a run stall the studio? A 5 ms QTimer records its gaps while a big flow runs in the studio.
+
+    python bench/ui_latency_bench.py                  # 1,000-node noop chain, 3 repetitions
+    python bench/ui_latency_bench.py --n 2000 --shape mix --reps 5
+
+Offscreen (QT_QPA_PLATFORM=offscreen). Per repetition: the run is started with the real Run action
+in a shown MainWindow (canvas fitted, run panels docked); the gaps between the 5 ms timer's ticks
+are recorded until the run's stream ends. Printed: max / p99 / p50 gap, the studio run's wall time,
+and, in the same process, the same flow run headless with FlowRunner (no UI): on a plain asyncio
+loop (what the CLI does) and on the qasync loop without a window (to tell qasync's own cost from
+the studio's). Targets (issue 8): max gap <= 50 ms, p99 <= 20 ms, studio <= 1.5x headless.
+
+Shapes: `chain` (n noop nodes in a line) and `mix` (a chain where every 10th node is a for_each
+of 3 noops and every 25th a sleep of 1 ms, so loop contexts and timers are involved too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+TICK_MS = 5
+
+
+def make_flow(n: int, shape: str) -> dict[str, Any]:
+    nodes: dict[str, Any] = {}
+    layout: dict[str, list[int]] = {}
+    for i in range(n):
+        node_id = f"n{i:04d}"
+        if shape == "mix" and i % 10 == 5:
+            nodes[node_id] = {
+                "type": "for_each",
+                "settings": {
+                    "statement": "$expr{[1, 2, 3]}",
+                    "item_var": "item",
+                    "max_iterations": 5,
+                    "body": {"kind": "flow", "nodes": {"each": {"type": "noop", "settings": {"value": "$var{item}"}}}},
+                },
+            }
+        elif shape == "mix" and i % 25 == 7:
+            nodes[node_id] = {"type": "sleep", "settings": {"seconds": 0.001}}
+        else:
+            nodes[node_id] = {"type": "noop"}
+        layout[node_id] = [(i % 40) * 240, (i // 40) * 140]
+    edges = [{"from": f"n{i:04d}", "to": f"n{i + 1:04d}"} for i in range(n - 1)]
+    root = {"id": "bench", "kind": "flow", "nodes": nodes, "edges": edges, "layout": layout}
+    return {"format": "dad-flow", "schema_version": 1, "root": root}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def headless_once(flow_path: Path, run_root: Path) -> float:
+    from dad_studio.engine import FlowRunner, RunContext
+    from dad_studio.fileformat import load_flow
+
+    component = load_flow(flow_path).component
+    assert component is not None
+    rc = RunContext(
+        root_component_id="bench", project_root=flow_path.parent.parent, run_root=run_root, flow_path=flow_path
+    )
+    rc.setup_run()
+    runner = FlowRunner(component, rc)
+    t0 = time.perf_counter()
+    async with runner.iter() as run:
+        async for _event in run:
+            pass
+    wall = time.perf_counter() - t0
+    assert runner.result is not None and runner.result.status.value == "completed", runner.result
+    return wall
+
+
+async def studio_once(win: Any) -> tuple[float, list[float]]:
+    """One run started with the Run action while a 5 ms timer ticks; (run wall time, gaps in ms)."""
+    from PySide6 import QtCore
+
+    ticks: list[float] = []
+    timer = QtCore.QTimer()
+    timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
+    timer.setInterval(TICK_MS)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    await asyncio.sleep(0.2)  # let the window settle
+    timer.start()
+    await asyncio.sleep(0.05)
+    finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def done(_session: object) -> None:
+        if not finished.done():
+            finished.set_result(None)
+
+    win.runs.session_finished.connect(done)
+    win.runs.actions["run"].trigger()
+    session = win.runs.sessions[-1]
+    await finished
+    await asyncio.sleep(0.05)
+    timer.stop()
+    assert session.status == "completed", (session.status, session.error)
+    assert session.wall_s is not None
+    return session.wall_s, [(b - a) * 1000 for a, b in itertools.pairwise(ticks)]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--shape", choices=("chain", "mix"), default="chain")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    args = parser.parse_args(argv)
+
+    from PySide6 import QtCore, QtWidgets
+
+    import dad_studio.ui  # noqa: F401
+    from dad_studio.ui.loop import close_loop, make_loop
+    from dad_studio.ui.main_window import MainWindow
+
+    tmp = Path(tempfile.mkdtemp(prefix="dad-ui-bench-"))
+    flow_path = tmp / "proj" / "flows" / "bench.dad.json"
+    flow_path.parent.mkdir(parents=True)
+    flow_path.write_text(json.dumps(make_flow(args.n, args.shape)), encoding="utf-8")
+
+    # headless, plain asyncio loop (the CLI's situation)
+    plain = [asyncio.run(headless_once(flow_path, tmp / "headless_runs")) for _ in range(args.reps)]
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    assert isinstance(app, QtWidgets.QApplication)
+    app.setQuitOnLastWindowClosed(False)
+    loop = make_loop(app)
+    on_qasync = [loop.run_until_complete(headless_once(flow_path, tmp / "qasync_runs")) for _ in range(args.reps)]
+
+    settings = QtCore.QSettings(str(tmp / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    win = MainWindow(settings=settings, state_dir=tmp / "state")
+    win.ask_save_changes = lambda: "discard"  # type: ignore[method-assign]
+    win.resize(1400, 900)
+    win.show()
+    for _ in range(5):
+        app.processEvents()
+    assert win.open_file(flow_path)
+    win.canvas.view.fit()
+
+    studio: list[float] = []
+    all_gaps: list[list[float]] = []
+    for _rep in range(args.reps):
+        wall, gaps = loop.run_until_complete(studio_once(win))
+        studio.append(wall)
+        all_gaps.append(gaps)
+
+    win.shutdown()
+    win.close()
+    close_loop(loop)
+
+    reps = []
+    for wall, gaps in zip(studio, all_gaps, strict=True):
+        reps.append(
+            {"wall_s": wall, "max_gap_ms": max(gaps), "p99_ms": percentile(gaps, 0.99), "p50_ms": percentile(gaps, 0.5)}
+        )
+    summary = {
+        "n": args.n,
+        "shape": args.shape,
+        "reps": args.reps,
+        "max_gap_ms": statistics.median(r["max_gap_ms"] for r in reps),
+        "worst_max_gap_ms": max(r["max_gap_ms"] for r in reps),
+        "p99_ms": statistics.median(r["p99_ms"] for r in reps),
+        "p50_ms": statistics.median(r["p50_ms"] for r in reps),
+        "studio_s": statistics.median(studio),
+        "headless_asyncio_s": statistics.median(plain),
+        "headless_qasync_s": statistics.median(on_qasync),
+    }
+    summary["ratio_vs_asyncio"] = summary["studio_s"] / summary["headless_asyncio_s"]
+    summary["ratio_vs_qasync"] = summary["studio_s"] / summary["headless_qasync_s"]
+    print(f"{args.n}-node {args.shape}, {args.reps} repetitions (medians; per-rep figures below)")
+    print(
+        f"  5 ms timer gaps: max {summary['max_gap_ms']:.1f} ms (worst rep {summary['worst_max_gap_ms']:.1f})"
+        f"   p99 {summary['p99_ms']:.1f} ms   p50 {summary['p50_ms']:.1f} ms    targets: max <= 50, p99 <= 20"
+    )
+    print(
+        f"  run wall time: studio {summary['studio_s']:.3f} s   headless asyncio {summary['headless_asyncio_s']:.3f} s"
+        f"   headless on qasync {summary['headless_qasync_s']:.3f} s"
+    )
+    print(
+        f"  ratio studio / headless asyncio: {summary['ratio_vs_asyncio']:.2f}x   "
+        f"studio / headless qasync: {summary['ratio_vs_qasync']:.2f}x    target <= 1.5x"
+    )
+    for i, rep in enumerate(reps):
+        print(
+            f"  rep {i}: wall {rep['wall_s']:.3f} s  max {rep['max_gap_ms']:.1f}  p99 {rep['p99_ms']:.1f}  p50 {rep['p50_ms']:.1f}"
+        )
+    if args.json:
+        print(json.dumps(summary))
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
