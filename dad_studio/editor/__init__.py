@@ -21,23 +21,27 @@ from .commands import (
     SetSetting,
     SetVariable,
 )
+from .comments import AddComment, EditComment, RemoveComment
 from .document import FlowDocument
 from .errors import CommandError, ComponentPath
 from .files import recovery_path
 from .rename import RenameNode
 
 __all__ = [
+    "AddComment",
     "AddNode",
     "Command",
     "CommandError",
     "ComponentPath",
     "Connect",
     "Disconnect",
+    "EditComment",
     "FlowDocument",
     "FlowFileError",
     "MacroCommand",
     "MoveNodes",
     "Problem",
+    "RemoveComment",
     "RemoveNodes",
     "RenameNode",
     "ReplaceContents",

@@ -29,6 +29,7 @@ from dad_studio.model.definitions import MAX_ID_LENGTH
 
 from . import files
 from .commands import Command, MacroCommand, Position
+from .comments import CommentOps
 from .errors import CommandError, ComponentPath
 from .graph import materialize_edges
 from .ops import DocumentOps
@@ -36,7 +37,7 @@ from .ops import DocumentOps
 _SUFFIX = re.compile(r"_(\d+)$")
 
 
-class FlowDocument(DocumentOps):
+class FlowDocument(DocumentOps, CommentOps):
     """One open flow file: the root component, its undo stack and its change signals."""
 
     node_added = Signal(tuple, str)
@@ -51,6 +52,10 @@ class FlowDocument(DocumentOps):
     variables_changed = Signal(tuple)
     structure_changed = Signal(tuple)
     """The component's nodes, edges and layout were replaced wholesale (group, ungroup): redraw it."""
+    comment_added = Signal(tuple, str)
+    comment_changed = Signal(tuple, str)
+    """Text, rectangle or colour of a canvas comment changed."""
+    comment_removed = Signal(tuple, str)
     dirty_changed = Signal(bool)
     undo_changed = Signal()
 

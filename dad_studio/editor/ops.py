@@ -138,8 +138,9 @@ class DocumentOps:
 
     # -- clipboard --------------------------------------------------------------------------------
 
-    def copy(self, cpath: ComponentPath, ids: Iterable[str]) -> dict[str, Any]:
-        return clipboard.copy(self._doc().component(cpath), list(ids))
+    def copy(self, cpath: ComponentPath, ids: Iterable[str], comments: Iterable[str] = ()) -> dict[str, Any]:
+        """A clipboard payload of nodes ``ids`` and the canvas comments ``comments``."""
+        return clipboard.copy(self._doc().component(cpath), list(ids), list(comments))
 
     def paste(
         self, cpath: ComponentPath, payload: Mapping[str, Any], at: tuple[float, float] | None = None
@@ -147,19 +148,24 @@ class DocumentOps:
         """Add the payload's nodes (renamed on clash) and internal edges as one undo step."""
         doc = self._doc()
         commands, ids = clipboard.paste_commands(doc, cpath, payload, at)
-        self._run_macro(f"Paste {len(ids)} node{'s' if len(ids) != 1 else ''}", commands)
+        self._run_macro(_count_text("Paste", len(ids), len(payload.get("comments") or [])), commands)
         return ids
 
-    def duplicate(self, cpath: ComponentPath, ids: Iterable[str], offset: tuple[int, int] = (40, 40)) -> list[str]:
+    def duplicate(
+        self,
+        cpath: ComponentPath,
+        ids: Iterable[str],
+        offset: tuple[int, int] = (40, 40),
+        comments: Iterable[str] = (),
+    ) -> list[str]:
+        """Copies of nodes ``ids`` and comments ``comments``, ``offset`` from the originals; new node ids."""
         doc = self._doc()
         ids = list(ids)
-        payload = self.copy(cpath, ids)
-        comp = doc.component(cpath)
-        corner = clipboard.corner([comp.layout[k] for k in ids if k in comp.layout])
+        payload = self.copy(cpath, ids, comments)
         commands, new_ids = clipboard.paste_commands(
-            doc, cpath, payload, (corner[0] + offset[0], corner[1] + offset[1])
+            doc, cpath, payload, (payload["origin"][0] + offset[0], payload["origin"][1] + offset[1])
         )
-        self._run_macro(f"Duplicate {len(new_ids)} node{'s' if len(new_ids) != 1 else ''}", commands)
+        self._run_macro(_count_text("Duplicate", len(new_ids), len(payload.get("comments") or [])), commands)
         return new_ids
 
     # -- layout -----------------------------------------------------------------------------------
@@ -187,3 +193,11 @@ class DocumentOps:
             doc.abort_macro()
             raise
         doc.end_macro()
+
+
+def _count_text(verb: str, nodes: int, comments: int) -> str:
+    """The undo text: "Paste 2 nodes", "Duplicate 1 node and 1 comment", "Paste 1 comment"."""
+    parts = [f"{nodes} node{'s' if nodes != 1 else ''}"] if nodes or not comments else []
+    if comments:
+        parts.append(f"{comments} comment{'s' if comments != 1 else ''}")
+    return f"{verb} {' and '.join(parts)}"

@@ -6,7 +6,7 @@ The canonical form (FLOW_FORMAT.md "Deterministic bytes"), decided here:
   written as is (lone surrogates, which UTF-8 cannot hold, as `\\uXXXX` escapes); numbers as
   Python's `repr` (what `json` writes); NaN and infinities are refused (ValueError).
 - Top level: `format`, `schema_version`, `root`.
-- Component: `id`, `kind`, `description`, `variables`, `nodes`, `edges`, `layout`.
+- Component: `id`, `kind`, `description`, `variables`, `nodes`, `edges`, `layout`, `comments`.
 - Node: `type`, `description`, `settings`, `pre_events`, `join`, `timeout_s`, `retry`.
 - Defaults are omitted, except the fields that carry identity or structure, which are always written:
   `id` (when the component has one; nested bodies have none), `kind`, `nodes`, `edges`, node `type`
@@ -21,6 +21,9 @@ The canonical form (FLOW_FORMAT.md "Deterministic bytes"), decided here:
   order-of-addition edges written out (`effective_edges()`). One edge per line, keys `from`, `on`,
   `port`, `to` (the order of FLOW_FORMAT.md's example).
 - `layout`: one line per node, `"id": [x, y]`, integers, in node order then leftover ids sorted.
+- `comments` (schema_version 2): a list in the document's order, one line per comment, keys `id`,
+  `text`, `x`, `y`, `width`, `height` (always) and `color` (only when set); omitted when empty, so
+  a v2 file without comments differs from its v1 form only by the version number.
 """
 
 from __future__ import annotations
@@ -41,7 +44,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from dad_studio.fileformat.migrate import FORMAT_NAME, SCHEMA_VERSION
-from dad_studio.model import ComponentDefinition, EdgeDefinition, NodeDefinition, NodeTypeRegistry, default_registry
+from dad_studio.model import (
+    Comment,
+    ComponentDefinition,
+    EdgeDefinition,
+    NodeDefinition,
+    NodeTypeRegistry,
+    default_registry,
+)
 
 
 class _Inline:
@@ -136,6 +146,20 @@ def _edge_tree(edge: EdgeDefinition) -> _Inline:
     return _Inline(data)
 
 
+def _comment_tree(comment: Comment) -> _Inline:
+    data: dict[str, Any] = {
+        "id": comment.id,
+        "text": comment.text,
+        "x": round(comment.x),
+        "y": round(comment.y),
+        "width": round(comment.width),
+        "height": round(comment.height),
+    }
+    if comment.color is not None:
+        data["color"] = comment.color
+    return _Inline(data)
+
+
 def _node_tree(node: NodeDefinition) -> dict[str, Any]:
     data: dict[str, Any] = {"type": node.type}
     if node.description:
@@ -171,6 +195,8 @@ def _component_tree(component: ComponentDefinition) -> dict[str, Any]:
         layout = component.layout
         order = [k for k in component.nodes if k in layout] + sorted(k for k in layout if k not in component.nodes)
         data["layout"] = {k: _Inline([round(layout[k][0]), round(layout[k][1])]) for k in order}
+    if component.comments:
+        data["comments"] = [_comment_tree(c) for c in component.comments]
     return data
 
 

@@ -12,14 +12,14 @@ from typing import Any
 
 from dad_studio.fileformat.problems import Problem
 
-SCHEMA_VERSION = 1
-"""The version this code reads and writes (FLOW_FORMAT.md)."""
+SCHEMA_VERSION = 2
+"""The version this code reads and writes (FLOW_FORMAT.md). 2 added a component's `comments`."""
 FORMAT_NAME = "dad-flow"
 
 Migrator = Callable[[dict[str, Any]], dict[str, Any]]
 
 MIGRATORS: dict[int, Migrator] = {}
-"""from_version -> migrator producing from_version + 1. Version 1 is the first: the registry is empty."""
+"""from_version -> migrator producing from_version + 1 (version 1 is the first)."""
 
 
 def register_migrator(from_version: int) -> Callable[[Migrator], Migrator]:
@@ -79,3 +79,11 @@ def migrate(
         version += 1
         document["schema_version"] = version
     return document, (start if start != current else None)
+
+
+@register_migrator(1)
+def _v1_to_v2(document: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 added an optional `comments` list to every component; a v1 file has none, so only
+    the version number changes (`migrate` sets it). A v1 file that already held `comments` was
+    invalid then and is simply read as v2 now: nothing of it is dropped."""
+    return document

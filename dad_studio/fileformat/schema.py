@@ -31,13 +31,13 @@ class _FlowDocument(BaseModel):
     model_config = ConfigDict(extra="forbid", title="DAD flow file")
 
     format: Literal["dad-flow"]
-    schema_version: Literal[1]
+    schema_version: Literal[2]
     root: ComponentDefinition
 
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a flow file at SCHEMA_VERSION."""
-    assert FORMAT_NAME == "dad-flow" and SCHEMA_VERSION == 1, "update _FlowDocument with the format"
+    assert FORMAT_NAME == "dad-flow" and SCHEMA_VERSION == 2, "update _FlowDocument with the format"
     mode: JsonSchemaMode = "validation"
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(_FlowDocument, mode)]
     models.extend((t.settings_model, mode) for t in BUILTIN_TYPES)

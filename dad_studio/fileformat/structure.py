@@ -7,6 +7,7 @@ and errors in sibling bodies are all reported instead of the first one aborting 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import ValidationError
@@ -69,6 +70,24 @@ def _round_layout(layout: Any) -> Any:
     return out
 
 
+def _round_comments(comments: Any) -> Any:
+    """Comment rectangles are integers in the file; floats from a canvas are rounded like layout."""
+    if not isinstance(comments, list):
+        return comments
+    out: list[Any] = []
+    for comment in comments:
+        if isinstance(comment, dict):
+            comment = {
+                k: round(v) if k in _RECT_KEYS and isinstance(v, float) and math.isfinite(v) else v
+                for k, v in comment.items()
+            }
+        out.append(comment)
+    return out
+
+
+_RECT_KEYS = frozenset({"x", "y", "width", "height"})
+
+
 def build_component(raw: Any, pointer: str, problems: list[Problem]) -> ComponentDefinition | None:
     """The component at `pointer`, or None after recording why it does not fit the model."""
     if not isinstance(raw, dict):
@@ -91,6 +110,8 @@ def build_component(raw: Any, pointer: str, problems: list[Problem]) -> Componen
         data["nodes"] = built
     if "layout" in data:
         data["layout"] = _round_layout(data["layout"])
+    if "comments" in data:
+        data["comments"] = _round_comments(data["comments"])
     try:
         component = component_from_dict(data)
     except ValidationError as exc:

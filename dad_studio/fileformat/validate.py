@@ -172,6 +172,7 @@ class Validator:
         stuck = check_cycles(component, pointer, edges, found)
         check_never_runs(component, pointer, edges, stuck, found)
         self.problems.extend(replace(p, file=where.file) for p in found)
+        self._check_comments(component, pointer, where)
         for key in component.layout:
             if key not in component.nodes:
                 self._add(
@@ -180,6 +181,17 @@ class Validator:
                     f"layout entry for {key!r}, which is not an element",
                     "warning",
                 )
+
+    def _check_comments(self, component: ComponentDefinition, pointer: str, where: Where) -> None:
+        """Comments are layout: only their own ids are checked (sizes are the model's job)."""
+        seen: set[str] = set()
+        for i, comment in enumerate(component.comments):
+            ptr = pointer_join(pointer, "comments", i, "id")
+            if not ID_PATTERN.match(comment.id) or len(comment.id) > MAX_ID_LENGTH:
+                self._add(where, ptr, self._bad_id("comment id", comment.id))
+            elif comment.id in seen:
+                self._add(where, ptr, f"duplicate comment id {comment.id!r}: comment ids are unique in a component")
+            seen.add(comment.id)
 
     @staticmethod
     def _bad_id(what: str, value: str) -> str:

@@ -33,6 +33,9 @@ BUILTIN_VARIABLES: frozenset[str] = frozenset(
 )
 """Variables every template sees; a component may not define a variable with one of these names."""
 
+COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"
+"""A comment's optional colour: `#rrggbb`."""
+
 BODY_TYPES: frozenset[str] = frozenset({"subflow", "for_each"})
 """Node types whose settings may hold a nested component under `body`."""
 
@@ -60,6 +63,23 @@ class EdgeDefinition(_Strict):
     target: str = Field(alias="to")
     on: EdgeOn = "success"
     port: Literal["true", "false"] | None = None
+
+
+class Comment(_Strict):
+    """A note on the canvas (a backdrop behind nodes): layout, not meaning.
+
+    Comments never take part in validation of the flow or in a run; they are in the file so that
+    they survive a save. `id` follows the element id rules and is unique among the component's
+    comments (fileformat reports a clash); the rectangle is in scene units, rounded to integers.
+    """
+
+    id: str
+    text: str = ""
+    x: int
+    y: int
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    color: str | None = Field(default=None, pattern=COLOR_PATTERN)
 
 
 class NodeDefinition(_Strict):
@@ -98,6 +118,8 @@ class ComponentDefinition(_Strict):
     edges: list[EdgeDefinition] | None = None
     """None means "never connected": elements run one after another in the order added."""
     layout: dict[str, tuple[int, int]] = Field(default_factory=dict)
+    comments: list[Comment] = Field(default_factory=list)
+    """Canvas notes (schema_version 2); layout like `layout`, ignored by validation and the engine."""
 
     # -- the builder (the execution model's names) ------------------------------------------------
 

@@ -37,7 +37,9 @@ def step(doc: FlowDocument, data: st.DataObject) -> None:
     nodes = list(doc.component(cpath).nodes)
     some = st.lists(st.sampled_from(nodes), min_size=1, max_size=4, unique=True) if nodes else st.just([])
     one = st.sampled_from(nodes) if nodes else st.just("zz")
-    op = data.draw(st.integers(0, 15))
+    comments = [c.id for c in doc.component(cpath).comments]
+    note = st.sampled_from(comments) if comments else st.just("zz")
+    op = data.draw(st.integers(0, 20))
     if op == 0:
         doc.add_node(cpath, data.draw(st.sampled_from([None, *IDS])), data.draw(st.sampled_from(TYPES)), pos=(1, 2))
     elif op == 1:
@@ -72,8 +74,29 @@ def step(doc: FlowDocument, data: st.DataObject) -> None:
         doc.align(cpath, data.draw(some), data.draw(st.sampled_from(["left", "top", "hcenter", "vcenter"])))
     elif op == 14:
         doc.auto_layout(cpath)
-    else:
+    elif op == 15:
         doc.remove_setting(cpath, data.draw(one), ("prompt",))
+    elif op == 16:
+        rect = (
+            data.draw(st.integers(-500, 500)),
+            data.draw(st.integers(-500, 500)),
+            data.draw(st.integers(-5, 400)),
+            90,
+        )
+        doc.add_comment(cpath, data.draw(st.sampled_from(["", "note", "$var{x}"])), rect)
+    elif op == 17:
+        rect = (data.draw(st.integers(-500, 500)), 3, data.draw(st.integers(-5, 400)), 40)
+        doc.set_comment_rect(cpath, data.draw(note), rect, merge=data.draw(st.booleans()))
+    elif op == 18:
+        doc.edit_comment_text(cpath, data.draw(note), data.draw(st.sampled_from(["", "a", "b\nc"])))
+    elif op == 19:
+        doc.remove_comment(cpath, data.draw(note))
+    else:
+        chosen = data.draw(st.lists(note, max_size=2, unique=True))
+        payload = doc.copy(
+            cpath, data.draw(st.lists(st.sampled_from(nodes), max_size=2, unique=True)) if nodes else [], chosen
+        )
+        doc.paste(data.draw(st.sampled_from(cpaths)), payload, at=(7, 7))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

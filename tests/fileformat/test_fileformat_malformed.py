@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from dad_studio.cli.main import main
+from dad_studio.fileformat import SCHEMA_VERSION
 
 Doc = dict[str, Any]
 
@@ -155,7 +156,11 @@ CASES: list[tuple[str, Callable[[Path], bytes], tuple[str, ...]]] = [
     ("wrong_format", mutate(_set("format", "dad-graph")), ("/format", "dad-graph")),
     ("missing_schema_version", mutate(_delete("schema_version")), ("/schema_version",)),
     ("schema_version_string", mutate(_set("schema_version", "1")), ("/schema_version", "integer")),
-    ("future_schema_version", mutate(_set("schema_version", 99)), ("schema_version 99", "newer than 1")),
+    (
+        "future_schema_version",
+        mutate(_set("schema_version", 99)),
+        ("schema_version 99", f"newer than {SCHEMA_VERSION}"),
+    ),
     ("missing_root", mutate(_delete("root")), ("/root", "missing 'root'")),
     ("unknown_top_key", mutate(_set("extra", 1)), ("/extra", "unknown top-level key")),
     ("root_not_object", mutate(_set("root", [])), ("/root", "JSON object")),

@@ -28,6 +28,7 @@ from dad_studio.fileformat.schema import SCHEMA_FILE, schema_bytes
 from dad_studio.model import (
     BUILTIN_VARIABLES,
     AgentDefinition,
+    Comment,
     ComponentDefinition,
     FlowDefinition,
     NodeDefinition,
@@ -42,12 +43,26 @@ CANONICAL_FILES = sorted(FIXTURES.glob("*.dad.json")) + sorted((REPO / "projects
 # -- frozen fixtures and fmt -----------------------------------------------------------------------
 
 
+def as_current_version(v1_bytes: bytes) -> bytes:
+    """A canonical v1 file as the current version writes it: v2 added only the optional `comments`,
+    so the version line is the one difference."""
+    head = b'  "schema_version": 1,\n'
+    assert v1_bytes.count(head) == 1
+    return v1_bytes.replace(head, f'  "schema_version": {SCHEMA_VERSION},\n'.encode(), 1)
+
+
 def test_frozen_v1_fixture_still_loads_and_is_canonical() -> None:
     path = FIXTURES / "v1_repo_digest.dad.json"
     result = load_flow(path)
-    assert result.problems == []
-    assert result.component is not None
-    assert dumps_flow(result.component) == path.read_bytes()
+    # one "upgraded" warning for the file and one for the v1 file its subflow.ref loads
+    assert sorted((p.pointer, p.severity, p.file.name if p.file else None) for p in result.problems) == [
+        ("/schema_version", "warning", "v1_repo_digest.dad.json"),
+        ("/schema_version", "warning", "v1_shared_step.dad.json"),
+    ]
+    assert all("upgraded on load from schema_version 1" in p.message for p in result.problems)
+    assert result.migrated_from == 1
+    assert result.component is not None and result.component.comments == []
+    assert dumps_flow(result.component) == as_current_version(path.read_bytes())
     loop = result.component.nodes["per_file"]
     assert loop.body is not None and list(loop.body.nodes) == ["read", "note"]
     assert result.component.nodes["scan"].retry == RetryPolicy(max_attempts=3, backoff_s=0.5)
@@ -102,7 +117,7 @@ def test_bom_is_a_warning_and_fmt_removes_it(tmp_path: Path) -> None:
     result = load_flow(path)
     assert result.ok and [w.message for w in result.warnings if "byte order mark" in w.message]
     assert main(["fmt", str(path)]) == 0
-    assert path.read_bytes() == (FIXTURES / "v1_shared_step.dad.json").read_bytes()
+    assert path.read_bytes() == as_current_version((FIXTURES / "v1_shared_step.dad.json").read_bytes())
 
 
 # -- canonical form details ------------------------------------------------------------------------
@@ -266,13 +281,19 @@ def test_schema_accepts_fixtures_and_rejects_bad_settings() -> None:
     schema = json_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
-    for path in sorted(FIXTURES.glob("*.dad.json")):
-        errors = list(validator.iter_errors(json.loads(path.read_bytes())))
+    for path in sorted(FIXTURES.glob("*.dad.json")):  # the schema is the current version's: v1 as migrated
+        data = path.read_bytes()
+        errors = list(validator.iter_errors(json.loads(as_current_version(data) if path.name[:3] == "v1_" else data)))
         assert errors == [], (path, errors[:1])
-    doc = json.loads((FIXTURES / "v1_repo_digest.dad.json").read_bytes())
+    v1 = json.loads((FIXTURES / "v1_repo_digest.dad.json").read_bytes())
+    assert list(validator.iter_errors(v1)), "the shipped schema names the current schema_version"
+    doc = json.loads(as_current_version((FIXTURES / "v1_repo_digest.dad.json").read_bytes()))
     doc["root"]["nodes"]["warn"]["settings"]["commands"] = "echo"
     assert list(validator.iter_errors(doc))
-    doc = json.loads((FIXTURES / "v1_repo_digest.dad.json").read_bytes())
+    doc = json.loads(as_current_version((FIXTURES / "v1_repo_digest.dad.json").read_bytes()))
+    doc["root"]["comments"] = [{"id": "c", "text": "", "x": 0, "y": 0, "width": 0, "height": 10}]
+    assert list(validator.iter_errors(doc)), "a comment's size is positive"
+    doc = json.loads(as_current_version((FIXTURES / "v1_repo_digest.dad.json").read_bytes()))
     doc["root"]["nodes"]["per_file"]["settings"]["body"]["nodes"]["note"]["settings"]["temperature"] = "hot"
     assert list(validator.iter_errors(doc))
 
@@ -351,6 +372,19 @@ def components(draw: st.DrawFn, depth: int = 0, outer: frozenset[str] = frozense
     comp.layout = {
         i: (draw(st.integers(-5000, 5000)), draw(st.integers(-5000, 5000))) for i in ids if draw(st.booleans())
     }
+    comment_ids = draw(st.lists(IDENT, max_size=3, unique=True))
+    comp.comments = [
+        Comment(
+            id=cid,
+            text=draw(st.text(max_size=20)),  # any text, `$` and newlines included: comments are no templates
+            x=draw(st.integers(-5000, 5000)),
+            y=draw(st.integers(-5000, 5000)),
+            width=draw(st.integers(1, 3000)),
+            height=draw(st.integers(1, 3000)),
+            color=draw(st.none() | st.from_regex(r"#[0-9a-fA-F]{6}", fullmatch=True)),
+        )
+        for cid in comment_ids
+    ]
     return comp
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dad_studio.fileformat import FlowFileError, load_flow, load_ref, loads_flow, validate_component
+from dad_studio.fileformat import SCHEMA_VERSION, FlowFileError, load_flow, load_ref, loads_flow, validate_component
 from dad_studio.model import FlowDefinition, NodeTypeRegistry
 from dad_studio.model.node_types import BUILTIN_TYPES
 
@@ -17,7 +17,7 @@ def doc(nodes: dict[str, Any], edges: list[dict[str, Any]] | None = None, **root
     body: dict[str, Any] = {"id": "top", "nodes": nodes, **root}
     if edges is not None:
         body["edges"] = edges
-    return json.dumps({"format": "dad-flow", "schema_version": 1, "root": body})
+    return json.dumps({"format": "dad-flow", "schema_version": SCHEMA_VERSION, "root": body})
 
 
 def noop(value: str) -> dict[str, Any]:
@@ -158,7 +158,7 @@ def test_subflow_ref_loads_relative_and_contributes_paths_and_scope(tmp_path: Pa
     (tmp_path / "lib").mkdir()
     shared = {
         "format": "dad-flow",
-        "schema_version": 1,
+        "schema_version": SCHEMA_VERSION,
         "root": {"id": "shared", "nodes": {"step": noop("$var{topic} $var{outer}")}, "edges": []},
     }
     (tmp_path / "lib" / "shared.dad.json").write_text(json.dumps(shared))
@@ -252,7 +252,11 @@ def test_validate_component_in_memory_and_raise_for_errors() -> None:
     with pytest.raises(FlowFileError, match="unknown variable 'nope'"):
         loads_flow(
             json.dumps(
-                {"format": "dad-flow", "schema_version": 1, "root": {"id": "f", "nodes": {"a": noop("$var{nope}")}}}
+                {
+                    "format": "dad-flow",
+                    "schema_version": SCHEMA_VERSION,
+                    "root": {"id": "f", "nodes": {"a": noop("$var{nope}")}},
+                }
             )
         ).raise_for_errors()
 
