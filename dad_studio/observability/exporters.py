@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+import orjson
 from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -72,9 +73,15 @@ class JsonlSpanExporter(SpanExporter):
         return SpanExportResult.SUCCESS
 
     def export_direct(self, request: dict[str, Any]) -> None:
-        """Write an already built OTLP/JSON request (the event spans' fast path)."""
+        """Write an already built OTLP/JSON request (the event spans' fast path). orjson encodes a
+        1,000-span request ~10x faster than the stdlib; what it refuses (an int beyond 64 bits)
+        takes the stdlib path."""
         if request:
-            self._file.write(json.dumps(request, separators=(",", ":"), ensure_ascii=False) + "\n")
+            try:
+                line = orjson.dumps(request).decode() + "\n"
+            except (orjson.JSONEncodeError, TypeError):
+                line = json.dumps(request, separators=(",", ":"), ensure_ascii=False) + "\n"
+            self._file.write(line)
 
     def shutdown(self) -> None:
         self._file.close()

@@ -267,21 +267,31 @@ class RunTelemetry:
             push((3, float(usage.get("cost") or 0.0), {"dad.model": model}))
 
     def _record_measurements(self) -> None:
+        """Feed the queued measurements to the SDK instruments. Counter increments are summed per
+        attribute set first (the exported cumulative sums are the same; one SDK call per set instead
+        of one per node, each costing ~10 µs); histogram values are recorded one by one."""
         histogram, outcomes, tokens, cost = self._instruments
+        counters: dict[int, Any] = {1: outcomes, 2: tokens, 3: cost}
         with self._metrics_lock:
+            totals: dict[tuple[int, tuple[tuple[str, Any], ...]], float] = {}
+            attr_sets: dict[tuple[int, tuple[tuple[str, Any], ...]], dict[str, Any]] = {}
+            queue = self._measurements
             while True:
                 try:
-                    which, value, attrs = self._measurements.popleft()
+                    which, value, attrs = queue.popleft()
                 except IndexError:
-                    return
+                    break
                 if which == 0:
                     histogram.record(value, attrs)
-                elif which == 1:
-                    outcomes.add(value, attrs)
-                elif which == 2:
-                    tokens.add(value, attrs)
+                    continue
+                key = (which, tuple(attrs.items()))
+                if key in totals:
+                    totals[key] += value
                 else:
-                    cost.add(value, attrs)
+                    totals[key] = value
+                    attr_sets[key] = attrs
+            for key, total in totals.items():
+                counters[key[0]].add(total, attr_sets[key])
 
     # -- logs --------------------------------------------------------------------------------------
 
