@@ -29,9 +29,15 @@ def settle(app: QtWidgets.QApplication) -> None:
 
 
 def main(argv: list[str]) -> int:
+    runs = "--runs" in argv
+    argv = [a for a in argv if a != "--runs"]
     if len(argv) != 1:
         print(__doc__, file=sys.stderr)
         return 2
+    if runs:
+        from run_screenshots import run_shots  # tools/run_screenshots.py
+
+        return run_shots(Path(argv[0]))
     out = Path(argv[0])
     out.mkdir(parents=True, exist_ok=True)
     app = QtWidgets.QApplication([])

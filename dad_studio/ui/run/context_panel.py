@@ -48,6 +48,7 @@ class ContextPanel(RunPanel):
         self.tree.setUniformRowHeights(True)
         self.tree.header().setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
         self.tree.header().setStretchLastSection(False)
+        self.tree.header().setMinimumSectionSize(60)
         self.tree.setColumnWidth(1, 110)
         self.tree.setColumnWidth(2, 70)
         self.scope = QtWidgets.QTreeWidget()

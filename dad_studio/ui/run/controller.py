@@ -55,6 +55,9 @@ class RunController(QtCore.QObject):
         self.overlay = CanvasRunOverlay(win.canvas)
         self.context = ContextPanel()
         self.outcomes = OutcomePanel()
+        # resizeDocks does not move a tabbed group reliably; minimum widths keep these two readable
+        self.context.setMinimumWidth(300)
+        self.outcomes.setMinimumWidth(340)
         self.artifacts = ArtifactBrowser()
         self.log = LogPanel()
         self.inbox = InboxPanel()
@@ -83,15 +86,29 @@ class RunController(QtCore.QObject):
             "run_artifacts": win.add_panel("run_artifacts", "Artifacts", self.artifacts, Area.BottomDockWidgetArea),
             "run_inbox": win.add_panel("run_inbox", "Input inbox", self.inbox, Area.BottomDockWidgetArea),
         }
+        # bottom: [Problems | Run log | Artifacts | Inbox tabs] [Execution context] [Node outcomes]
         problems = win.docks.get("validation")
+        if problems is not None:
+            win.splitDockWidget(problems, docks["run_context"], QtCore.Qt.Orientation.Horizontal)
+        win.splitDockWidget(docks["run_context"], docks["run_outcomes"], QtCore.Qt.Orientation.Horizontal)
         if problems is not None:
             for name in ("run_log", "run_artifacts", "run_inbox"):
                 win.tabifyDockWidget(problems, docks[name])
-            win.splitDockWidget(problems, docks["run_context"], QtCore.Qt.Orientation.Horizontal)
             problems.raise_()
-        win.splitDockWidget(docks["run_context"], docks["run_outcomes"], QtCore.Qt.Orientation.Horizontal)
         win.resizeDocks([docks["run_context"]], [300], QtCore.Qt.Orientation.Vertical)
+        self._problems_dock = problems
+        # widths only hold once the window has its size: applied on the first pass of the event loop
+        QtCore.QTimer.singleShot(0, self._size_docks)
         self.docks = docks
+
+    def _size_docks(self) -> None:
+        # resizeDocks only moves a tab group through its current (shown) tab
+        group = [self._problems_dock, *(self.docks[n] for n in ("run_log", "run_artifacts", "run_inbox"))]
+        shown = next((d for d in group if d is not None and not d.visibleRegion().isEmpty()), None)
+        row = [d for d in (shown, self.docks["run_context"], self.docks["run_outcomes"]) if d]
+        width = max(self.win.width(), 900)
+        sizes = [int(width * f) for f in (0.28, 0.34, 0.38)][-len(row) :]
+        self.win.resizeDocks(row, sizes, QtCore.Qt.Orientation.Horizontal)
 
     def _add_actions(self) -> None:
         win = self.win
