@@ -437,6 +437,26 @@ def otlp_json_request(spans: list[FinishedSpan]) -> dict[str, Any]:
     builder = spans[0].builder
     trace_id = f"{builder.trace_id:032x}"
     out: list[dict[str, Any]] = []
+    # Most attribute pairs repeat (run id, span kind, node type, status, the path a node shares with
+    # its attempt): each distinct pair is built once per request and shared (the encoder does not mind).
+    pairs: dict[tuple[str, type, Any], dict[str, Any]] = {}
+
+    def attributes_of(attributes: Mapping[str, Any]) -> list[dict[str, Any]]:
+        listed = []
+        for key, value in attributes.items():
+            cache_key = (key, value.__class__, value)
+            try:
+                pair = pairs.get(cache_key)
+            except TypeError:  # an unhashable value: built each time
+                pair = None
+                cache_key = None  # type: ignore[assignment]
+            if pair is None:
+                pair = {"key": key, "value": _json_value(value)}
+                if cache_key is not None:
+                    pairs[cache_key] = pair
+            listed.append(pair)
+        return listed
+
     for finished in spans:
         span = finished.span
         data: dict[str, Any] = {"traceId": trace_id, "spanId": f"{span.span_id:016x}"}
@@ -447,7 +467,7 @@ def otlp_json_request(spans: list[FinishedSpan]) -> dict[str, Any]:
         data["startTimeUnixNano"] = str(span.start_ts)
         data["endTimeUnixNano"] = str(max(span.end_ts, span.start_ts))
         if span.attributes:
-            data["attributes"] = _json_attributes(span.attributes)
+            data["attributes"] = attributes_of(span.attributes)
         if span.events:
             events = []
             for name, attrs, ts in span.events:
