@@ -298,12 +298,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def copy(self) -> None:
         ids = self.canvas.scene.selected_ids()
-        if self.doc is None or not ids:
+        notes = self.canvas.scene.selected_comment_ids()
+        if self.doc is None or not (ids or notes):
             return
-        payload = self._try(lambda: self.doc.copy(self.canvas.cpath, ids))  # type: ignore[union-attr]
+        payload = self._try(lambda: self.doc.copy(self.canvas.cpath, ids, notes))  # type: ignore[union-attr]
         if payload is not None:
             QtWidgets.QApplication.clipboard().setText(clipboard.to_text(payload))
-            self.show_status(f"Copied {len(ids)} node(s)")
+            self.show_status(f"Copied {len(ids)} node(s)" + (f" and {len(notes)} comment(s)" if notes else ""))
 
     def cut(self) -> None:
         self.copy()
@@ -326,8 +327,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def duplicate(self) -> None:
         ids = self.canvas.scene.selected_ids()
-        if self.doc is not None and ids:
-            new = self._try(lambda: self.doc.duplicate(self.canvas.cpath, ids))  # type: ignore[union-attr]
+        notes = self.canvas.scene.selected_comment_ids()
+        if self.doc is not None and (ids or notes):
+            new = self._try(lambda: self.doc.duplicate(self.canvas.cpath, ids, comments=notes))  # type: ignore[union-attr]
             if new:
                 self.canvas.scene.select_ids(new)
 
@@ -358,16 +360,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self._try(lambda: self.doc.ungroup(self.canvas.cpath, ids[0]))  # type: ignore[union-attr]
 
     def add_comment(self) -> None:
-        rect = self.canvas.view.mapToScene(
-            self.canvas.view.viewport().rect().adjusted(80, 80, -300, -200)
-        ).boundingRect()
-        selected = [self.canvas.scene.nodes[i] for i in self.canvas.scene.selected_ids()]
-        if selected:
-            rect = selected[0].sceneBoundingRect()
-            for item in selected[1:]:
-                rect = rect.united(item.sceneBoundingRect())
-            rect = rect.adjusted(-30, -50, 30, 30)
-        self.canvas.scene.add_backdrop(rect, "Comment")
+        """A document comment around the selected nodes (saved in the file, undoable)."""
+        self.canvas.add_comment_around_selection()
 
     def undo(self) -> None:
         if self.doc is not None and self.doc.can_undo:

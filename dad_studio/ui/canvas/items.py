@@ -23,7 +23,6 @@ BADGE_SIZE = 16.0
 
 NODE_ITEM_TYPE = QtWidgets.QGraphicsItem.UserType + 1
 EDGE_ITEM_TYPE = QtWidgets.QGraphicsItem.UserType + 2
-BACKDROP_ITEM_TYPE = QtWidgets.QGraphicsItem.UserType + 3
 
 
 @dataclass
@@ -434,33 +433,3 @@ def bezier(start: QtCore.QPointF, end: QtCore.QPointF) -> QtGui.QPainterPath:
     dx = max(abs(end.x() - start.x()) * 0.5, 40.0)
     path.cubicTo(start + QtCore.QPointF(dx, 0), end - QtCore.QPointF(dx, 0), end)
     return path
-
-
-class BackdropItem(QtWidgets.QGraphicsRectItem):
-    """A comment box behind nodes (view-only note: the flow format has no field for it yet)."""
-
-    def __init__(self, rect: QtCore.QRectF, text: str) -> None:
-        super().__init__(rect)
-        self.text = text
-        self.setZValue(-1)
-        self.setFlags(
-            QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-            | QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIsMovable
-        )
-        colour = QtGui.QColor("#f0b429")
-        colour.setAlpha(40)
-        self.setBrush(colour)
-        self.setPen(QtGui.QPen(QtGui.QColor("#f0b429"), 1, QtCore.Qt.PenStyle.DashLine))
-
-    def type(self) -> int:
-        return BACKDROP_ITEM_TYPE
-
-    def paint(
-        self,
-        painter: QtGui.QPainter,
-        option: QtWidgets.QStyleOptionGraphicsItem,
-        widget: QtWidgets.QWidget | None = None,
-    ) -> None:
-        super().paint(painter, option, widget)
-        painter.setPen(QtGui.QColor("#f0b429"))
-        painter.drawText(self.rect().adjusted(8, 4, -8, -4), QtCore.Qt.AlignmentFlag.AlignTop, self.text)

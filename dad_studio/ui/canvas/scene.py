@@ -10,8 +10,9 @@ from collections.abc import Iterable
 
 from PySide6 import QtCore, QtWidgets
 
-from dad_studio.model import ComponentDefinition, EdgeDefinition, NodeDefinition, NodeTypeRegistry
-from dad_studio.ui.canvas.items import BackdropItem, EdgeItem, NodeItem
+from dad_studio.model import Comment, ComponentDefinition, EdgeDefinition, NodeDefinition, NodeTypeRegistry
+from dad_studio.ui.canvas.backdrop import CommentItem, RectCallback, TextCallback
+from dad_studio.ui.canvas.items import EdgeItem, NodeItem
 
 GRID = 20
 
@@ -28,7 +29,11 @@ class CanvasScene(QtWidgets.QGraphicsScene):
         self.registry = registry
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[tuple[str, str, str, str | None], EdgeItem] = {}
-        self.backdrops: list[BackdropItem] = []
+        self.comments: dict[str, CommentItem] = {}
+        """The component's comments (backdrops), by comment id."""
+        self.on_comment_rect: RectCallback | None = None
+        self.on_comment_text: TextCallback | None = None
+        """Set by the CanvasWidget: every comment item reports finished resizes and text edits here."""
         self.setSceneRect(-5000, -5000, 10000, 10000)
 
     # -- building ----------------------------------------------------------------------------------
@@ -44,6 +49,8 @@ class CanvasScene(QtWidgets.QGraphicsScene):
             self.add_node(node_id, node, pos)
         for edge in component.effective_edges():
             self.add_edge(edge)
+        for comment in component.comments:
+            self.add_comment(comment)
         self.setItemIndexMethod(QtWidgets.QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self.grow_rect()
 
@@ -56,7 +63,7 @@ class CanvasScene(QtWidgets.QGraphicsScene):
         self.clear()
         self.nodes.clear()
         self.edges.clear()
-        self.backdrops.clear()
+        self.comments.clear()
 
     def add_node(self, node_id: str, node: NodeDefinition, pos: tuple[float, float]) -> NodeItem:
         item = NodeItem(node_id, self.registry.get(node.type), node.type, node.description)
@@ -109,27 +116,52 @@ class CanvasScene(QtWidgets.QGraphicsScene):
         if item is not None and (item.x(), item.y()) != (x, y):
             item.setPos(x, y)
 
-    def add_backdrop(self, rect: QtCore.QRectF, text: str) -> BackdropItem:
-        item = BackdropItem(rect, text)
+    def add_comment(self, comment: Comment) -> CommentItem:
+        item = CommentItem(comment)
+        item.on_rect, item.on_text = self.on_comment_rect, self.on_comment_text
         self.addItem(item)
-        self.backdrops.append(item)
+        self.comments[comment.id] = item
         return item
+
+    def update_comment(self, comment: Comment) -> None:
+        item = self.comments.get(comment.id)
+        if item is not None:
+            item.set_comment(comment)
+
+    def remove_comment(self, comment_id: str) -> None:
+        item = self.comments.pop(comment_id, None)
+        if item is not None:
+            item.finish_editing(commit=False)
+            self.removeItem(item)
 
     # -- reading -----------------------------------------------------------------------------------
 
     def selected_ids(self) -> list[str]:
         return [item.node_id for item in self.selectedItems() if isinstance(item, NodeItem)]
 
+    def selected_comment_ids(self) -> list[str]:
+        return [item.comment_id for item in self.selectedItems() if isinstance(item, CommentItem)]
+
+    def comment_at(self, scene_pos: QtCore.QPointF) -> CommentItem | None:
+        for item in self.items(scene_pos):
+            if isinstance(item, CommentItem):
+                return item
+        return None
+
     def selected_edges(self) -> list[EdgeDefinition]:
         return [item.edge for item in self.selectedItems() if isinstance(item, EdgeItem)]
 
-    def select_ids(self, ids: Iterable[str]) -> None:
+    def select_ids(self, ids: Iterable[str], comments: Iterable[str] = ()) -> None:
         wanted = set(ids)
         self.clearSelection()
         for node_id in wanted:
             item = self.nodes.get(node_id)
             if item is not None:
                 item.setSelected(True)
+        for comment_id in comments:
+            note = self.comments.get(comment_id)
+            if note is not None:
+                note.setSelected(True)
 
     def node_at(self, scene_pos: QtCore.QPointF) -> NodeItem | None:
         for item in self.items(

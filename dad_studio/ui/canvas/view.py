@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from dad_studio.ui.canvas.backdrop import CommentItem
 from dad_studio.ui.canvas.items import Palette, bezier
 from dad_studio.ui.canvas.scene import GRID, CanvasScene, NodeItem
 
@@ -18,6 +19,7 @@ NODE_TYPE_MIME = "application/x-dad-node-type"
 class CanvasView(QtWidgets.QGraphicsView):
     connect_requested = QtCore.Signal(str, str, str)  # source id, source port name, target id
     nodes_moved = QtCore.Signal(dict)  # {id: (x, y)}
+    comments_moved = QtCore.Signal(dict)  # {comment id: (x, y, width, height)}
     open_requested = QtCore.Signal(str)  # node id with a body
     quick_add_requested = QtCore.Signal(QtCore.QPointF)  # scene position
     type_dropped = QtCore.Signal(str, QtCore.QPointF)  # type id, scene position
@@ -42,6 +44,7 @@ class CanvasView(QtWidgets.QGraphicsView):
         self._temp_pipe: QtWidgets.QGraphicsPathItem | None = None
         self._pan_from: QtCore.QPointF | None = None
         self._press_positions: dict[str, tuple[float, float]] = {}
+        self._press_comments: dict[str, tuple[float, float]] = {}
         self.fit_pending = False
         self._cached: bool | None = None
         self.zoom_changed.connect(self._update_item_cache)
@@ -142,6 +145,8 @@ class CanvasView(QtWidgets.QGraphicsView):
             for item in self.canvas_scene.selectedItems():
                 if isinstance(item, NodeItem):
                     self._press_positions.setdefault(item.node_id, (item.x(), item.y()))
+                elif isinstance(item, CommentItem):  # comments move with the selection
+                    self._press_comments.setdefault(item.comment_id, (item.x(), item.y()))
 
     def mouseMoveEvent(self, event: QtGui.QMouseEvent) -> None:
         if self._pan_from is not None:
@@ -189,13 +194,24 @@ class CanvasView(QtWidgets.QGraphicsView):
             if item is not None and (item.x(), item.y()) != (x, y):
                 moved[node_id] = (round(item.x()), round(item.y()))
         self._press_positions = {}
+        moved_comments: dict[str, tuple[int, int, int, int]] = {}
+        for comment_id, (x, y) in self._press_comments.items():
+            note = self.canvas_scene.comments.get(comment_id)
+            if note is not None and (note.x(), note.y()) != (x, y):
+                moved_comments[comment_id] = note.rect_tuple()
+        self._press_comments = {}
+        if moved_comments:
+            self.comments_moved.emit(moved_comments)
         if moved:
             self.nodes_moved.emit(moved)
 
     def mouseDoubleClickEvent(self, event: QtGui.QMouseEvent) -> None:
         scene_pos = self.mapToScene(event.position().toPoint())
         node = self.canvas_scene.node_at(scene_pos)
-        if node is None:
+        note = self.canvas_scene.comment_at(scene_pos) if node is None else None
+        if note is not None:  # a comment's text is edited in place
+            note.start_editing()
+        elif node is None:
             self.quick_add_requested.emit(scene_pos)
         elif node.has_body:
             self.open_requested.emit(node.node_id)

@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtWidgets
 
 from dad_studio.editor import CommandError
 from dad_studio.model import ComponentDefinition, EdgeDefinition, NodeTypeRegistry
+from dad_studio.ui.canvas.backdrop import CommentItem
 from dad_studio.ui.canvas.items import DARK, EdgeItem, NodeItem, Palette
 from dad_studio.ui.canvas.minimap import Minimap
 from dad_studio.ui.canvas.scene import CanvasScene
@@ -57,6 +58,9 @@ class CanvasWidget(QtWidgets.QWidget):
         self._problems_timer.timeout.connect(self.refresh_problems)
         self.view.connect_requested.connect(self._on_connect_requested)
         self.view.nodes_moved.connect(self._on_nodes_moved)
+        self.view.comments_moved.connect(self._on_comments_moved)
+        self.scene.on_comment_rect = self._on_comment_rect
+        self.scene.on_comment_text = self._on_comment_text
         self.view.open_requested.connect(self.open_node)
         self.view.type_dropped.connect(self.add_node_of_type)
         self.view.quick_add_requested.connect(self.quick_add_requested)
@@ -85,6 +89,9 @@ class CanvasWidget(QtWidgets.QWidget):
             (doc.edge_removed, self._on_edge_removed),
             (doc.structure_changed, self._on_structure_changed),
             (doc.settings_changed, self._on_settings_changed),
+            (doc.comment_added, self._on_comment_added),
+            (doc.comment_changed, self._on_comment_changed),
+            (doc.comment_removed, self._on_comment_removed),
             (doc.undo_changed, self.schedule_problems),
         )
         for signal, slot in pairs:
@@ -126,6 +133,7 @@ class CanvasWidget(QtWidgets.QWidget):
     def set_palette(self, palette: Palette) -> None:
         NodeItem.palette = palette
         EdgeItem.palette = palette
+        CommentItem.text_colour = palette.text
         for edge in self.scene.edges.values():
             edge.apply_style()
         self.view.palette_colours = palette
@@ -251,7 +259,8 @@ class CanvasWidget(QtWidgets.QWidget):
             return
         ids = self.scene.selected_ids()
         edges = [e for e in self.scene.selected_edges() if e.source not in ids and e.target not in ids]
-        if not ids and not edges:
+        comments = self.scene.selected_comment_ids()
+        if not ids and not edges and not comments:
             return
         self.doc.begin_macro("Delete")
         try:
@@ -259,10 +268,85 @@ class CanvasWidget(QtWidgets.QWidget):
                 self.doc.disconnect(self.cpath, (edge.source, edge.target, edge.on, edge.port))
             if ids:
                 self.doc.remove_nodes(self.cpath, ids)
+            for comment_id in comments:
+                self.doc.remove_comment(self.cpath, comment_id)
         except CommandError as exc:
             self.status_message.emit(f"Cannot delete: {exc}")
         finally:
             self.doc.end_macro()
+
+    # -- comments ------------------------------------------------------------------------------------
+
+    def add_comment_around_selection(self, text: str = "Comment") -> str | None:
+        """Add a comment that wraps the selected nodes (with room for its title), or a box in the
+        visible area when nothing is selected; select it and return its id."""
+        if self.doc is None:
+            return None
+        selected = [self.scene.nodes[i] for i in self.scene.selected_ids()]
+        if selected:
+            rect = selected[0].sceneBoundingRect()
+            for item in selected[1:]:
+                rect = rect.united(item.sceneBoundingRect())
+            rect = rect.adjusted(-30, -50, 30, 30)
+        else:
+            view = self.view.viewport().rect()
+            centre = self.view.mapToScene(view.center())
+            rect = QtCore.QRectF(centre.x() - 160, centre.y() - 100, 320, 200)
+        try:
+            comment_id: str = self.doc.add_comment(self.cpath, text, (rect.x(), rect.y(), rect.width(), rect.height()))
+        except CommandError as exc:
+            self.status_message.emit(f"Cannot add a comment: {exc}")
+            return None
+        self.scene.select_ids([], comments=[comment_id])
+        return comment_id
+
+    def _on_comments_moved(self, moved: dict[str, tuple[int, int, int, int]]) -> None:
+        if self.doc is None:
+            return
+        self.doc.begin_macro("Move comments" if len(moved) > 1 else "Move comment")
+        try:
+            for comment_id, rect in moved.items():
+                self.doc.set_comment_rect(self.cpath, comment_id, rect)
+        except CommandError as exc:
+            self.status_message.emit(f"Cannot move: {exc}")
+        finally:
+            self.doc.end_macro()
+
+    def _on_comment_rect(self, comment_id: str, rect: tuple[int, int, int, int]) -> None:
+        if self.doc is not None:
+            try:
+                self.doc.set_comment_rect(self.cpath, comment_id, rect)
+            except CommandError as exc:
+                self.status_message.emit(f"Cannot resize: {exc}")
+                self._on_comment_changed(self.cpath, comment_id)  # put the item back
+
+    def _on_comment_text(self, comment_id: str, text: str) -> None:
+        if self.doc is not None:
+            try:
+                self.doc.edit_comment_text(self.cpath, comment_id, text)
+            except CommandError as exc:
+                self.status_message.emit(f"Cannot edit the comment: {exc}")
+
+    def _on_comment_added(self, cpath: Any, comment_id: str) -> None:
+        comp = self.component()
+        if self._here(cpath) and comp is not None:
+            comment = next((c for c in comp.comments if c.id == comment_id), None)
+            if comment is not None and comment_id not in self.scene.comments:
+                self.scene.add_comment(comment)
+                self.minimap.schedule()
+
+    def _on_comment_changed(self, cpath: Any, comment_id: str) -> None:
+        comp = self.component()
+        if self._here(cpath) and comp is not None:
+            comment = next((c for c in comp.comments if c.id == comment_id), None)
+            if comment is not None:
+                self.scene.update_comment(comment)
+                self.minimap.schedule()
+
+    def _on_comment_removed(self, cpath: Any, comment_id: str) -> None:
+        if self._here(cpath):
+            self.scene.remove_comment(comment_id)
+            self.minimap.schedule()
 
     # -- document signals -> scene -------------------------------------------------------------------
 
