@@ -1,7 +1,8 @@
 """Save PNGs of the studio, offscreen: `python tools/screenshots.py OUT_DIR`.
 
 empty.png (new studio), example.png (an example flow), selected.png (a node and its properties),
-problems.png (the problems panel with problems), nested.png (a for_each body opened), light.png.
+problems.png (the problems panel with problems), nested.png (a for_each body opened), light.png,
+comments.png (two canvas comments, saved in the file since schema_version 2).
 History set (issue 9): history.png (the run history dock), run_step.png (a past run opened in the
 run viewer, stepped to an event), rerun_plan.png (the plan shown before a re-run), compare.png.
 """
@@ -12,6 +13,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -81,9 +83,28 @@ def main(argv: list[str]) -> int:
     win.canvas.view.fit()
     shot("light.png")
     win.set_theme("dark")
+    comments_shot(win, tmp, shot)
     history_shots(app, win, out, tmp)
     win.close()
     return 0
+
+
+def comments_shot(win: MainWindow, tmp: Path, shot: Any) -> None:
+    """comments.png: the example flow with two document comments (schema_version 2), one coloured."""
+    work = tmp / "commented.dad.json"
+    work.write_bytes(EXAMPLE.read_bytes())
+    win.open_file(work)
+    doc = win.doc
+    assert doc is not None
+    win.canvas.scene.select_ids(["scan", "focus", "per_file"])
+    win.canvas.add_comment_around_selection("Gather\nscan the folder, ask for a focus, describe each file")
+    win.canvas.scene.select_ids(["big", "warn", "save"])
+    second = win.canvas.add_comment_around_selection("Decide and report\nlarge folders only warn")
+    assert second is not None
+    doc.set_comment_color((), second, "#4c9aff")
+    win.canvas.scene.clearSelection()
+    win.canvas.view.fit()
+    shot("comments.png")
 
 
 def history_shots(app: QtWidgets.QApplication, win: MainWindow, out: Path, tmp: Path) -> None:

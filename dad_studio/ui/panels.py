@@ -75,12 +75,14 @@ class VariablesPanel(QtWidgets.QWidget):
         if tuple(cpath) == self.cpath:
             self.reload()
 
-    def _run(self, action: Any) -> None:
+    def _run(self, action: Any) -> bool:
         try:
             action()
         except CommandError as exc:
             self.status_message.emit(str(exc))
             self.reload()
+            return False
+        return True
 
     def add_variable(self) -> None:
         if self.doc is None:
@@ -118,10 +120,15 @@ class VariablesPanel(QtWidgets.QWidget):
         if new_name == old_name:
             self._run(lambda: self.doc.set_variable(self.cpath, new_name, value))
             return
+        if new_name in self.doc.component(self.cpath).variables:
+            self.status_message.emit(f"a variable {new_name!r} exists already")
+            self.reload()
+            return
         self.doc.begin_macro(f"Rename variable {old_name}")
         try:
-            self._run(lambda: self.doc.set_variable(self.cpath, new_name, value))
-            self._run(lambda: self.doc.remove_variable(self.cpath, old_name))
+            # a refused new name (a built-in, not an id) must not remove the old variable
+            if self._run(lambda: self.doc.set_variable(self.cpath, new_name, value)):
+                self._run(lambda: self.doc.remove_variable(self.cpath, old_name))
         finally:
             self.doc.end_macro()
 

@@ -1,0 +1,98 @@
+"""Studio features that had no test: the file-changed-on-disk prompt and the theme switch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6 import QtGui
+
+from dad_studio.editor import FlowDocument
+from dad_studio.ui.canvas.backdrop import CommentItem
+from dad_studio.ui.canvas.items import DARK, LIGHT, NodeItem
+from dad_studio.ui.main_window import MainWindow
+
+
+def saved_flow(window: MainWindow, path: Path) -> FlowDocument:
+    doc = window.doc
+    assert doc is not None
+    doc.add_node((), "first", "noop", pos=(0, 0))
+    assert window._save_to(path)
+    return doc
+
+
+def rewrite_behind_the_studios_back(path: Path) -> None:
+    other = FlowDocument.open(path)
+    other.add_node((), "added_elsewhere", "noop", pos=(300, 0))
+    other.save()
+
+
+def test_file_changed_on_disk_asks_and_reloads(qtbot, window: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "flow.dad.json"
+    before = saved_flow(window, path)
+    asked: list[Path] = []
+
+    def ask_reload(p: Path) -> bool:
+        asked.append(p)
+        return True
+
+    window.ask_reload = ask_reload  # type: ignore[method-assign]
+    rewrite_behind_the_studios_back(path)
+    qtbot.waitUntil(lambda: bool(asked), timeout=5000)
+    assert asked == [path]
+    qtbot.waitUntil(lambda: window.doc is not before, timeout=2000)
+    assert window.doc is not None and set(window.doc.component(()).nodes) == {"first", "added_elsewhere"}
+    assert set(window.canvas.scene.nodes) == {"first", "added_elsewhere"}
+    assert not window.doc.dirty
+    assert str(path) in window.watcher.files()  # still watched for the next change
+
+
+def test_file_changed_on_disk_declined_keeps_the_edits(qtbot, window: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "flow.dad.json"
+    doc = saved_flow(window, path)
+    doc.add_node((), "unsaved", "noop", pos=(0, 200))
+    asked: list[Path] = []
+
+    def ask_reload(p: Path) -> bool:
+        asked.append(p)
+        return False
+
+    window.ask_reload = ask_reload  # type: ignore[method-assign]
+    rewrite_behind_the_studios_back(path)
+    qtbot.waitUntil(lambda: bool(asked), timeout=5000)
+    assert window.doc is doc and doc.dirty
+    assert set(doc.component(()).nodes) == {"first", "unsaved"}
+    assert set(window.canvas.scene.nodes) == {"first", "unsaved"}
+
+
+def test_saving_from_the_studio_does_not_prompt(qtbot, window: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "flow.dad.json"
+    doc = saved_flow(window, path)
+    asked: list[Path] = []
+    window.ask_reload = lambda p: asked.append(p) or True  # type: ignore[method-assign]
+    doc.add_node((), "second", "noop", pos=(300, 0))
+    assert window._save_to(path)
+    qtbot.wait(300)
+    assert asked == [] and window.doc is doc
+
+
+def test_theme_switch_changes_stylesheet_canvas_palette_and_setting(window: MainWindow) -> None:
+    window.set_theme("dark")
+    dark_sheet = window.styleSheet()
+    assert dark_sheet and NodeItem.palette is DARK and CommentItem.text_colour == DARK.text
+    assert window.canvas.view.palette_colours is DARK
+    window.actions_by_name["theme"].trigger()  # Ctrl+Shift+T: dark -> light
+    assert window.theme == "light"
+    light_sheet = window.styleSheet()
+    assert light_sheet and light_sheet != dark_sheet
+    assert NodeItem.palette is LIGHT and window.canvas.view.palette_colours is LIGHT
+    assert CommentItem.text_colour == LIGHT.text
+    assert window.settings.value("theme") == "light"
+    image = QtGui.QImage(window.canvas.view.viewport().size(), QtGui.QImage.Format.Format_RGB32)
+    window.canvas.view.viewport().render(image)
+    corner = image.pixelColor(2, 2)
+    assert corner.lightness() > 200, "the light canvas background is light"
+    window.actions_by_name["theme"].trigger()
+    assert window.theme == "dark" and window.styleSheet() == dark_sheet and NodeItem.palette is DARK
+    image = QtGui.QImage(window.canvas.view.viewport().size(), QtGui.QImage.Format.Format_RGB32)
+    window.canvas.view.viewport().render(image)
+    assert image.pixelColor(2, 2).lightness() < 80
