@@ -26,7 +26,8 @@ BATCH_COLUMNS: tuple[str, ...] = (
     "run_id",
     "error",
 )
-"""The columns a view shows, in order (each row also has `run_dir` and `failed_checks`)."""
+"""The columns a view shows, in order (each row also has `run_dir`, `failed_checks` and
+`check_results`: every check as recorded, `{"name", "passed", "message"}`, in the row's order)."""
 
 
 def batch_table(batch_dir: Path) -> list[dict[str, Any]]:
@@ -49,6 +50,7 @@ def batch_table(batch_dir: Path) -> list[dict[str, Any]]:
                     "passed": None,
                     "run_dir": None,
                     "failed_checks": [],
+                    "check_results": [],
                 }
             )
             continue
@@ -68,6 +70,7 @@ def batch_table(batch_dir: Path) -> list[dict[str, Any]]:
                 "error": result.error,
                 "run_dir": str(run_root / result.run_id) if result.run_id else None,
                 "failed_checks": failed,
+                "check_results": [dict(c) for c in checks],
             }
         )
     return rows

@@ -73,6 +73,9 @@ class MainWindow(QtWidgets.QMainWindow):
         from dad_studio.ui.history import HistoryController  # issue 9: run history dock and viewer
 
         self.history = HistoryController(self)
+        from dad_studio.ui.batch import BatchController  # issue 11: batches dock, Run > Run Batch…
+
+        self.batches = BatchController(self)
         self.statusBar().showMessage("Ready")
 
         self.canvas.status_message.connect(self.show_status)
@@ -450,6 +453,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._closed = True
         self.runs.shutdown()
         self.history.shutdown()
+        self.batches.shutdown()
         self.autosave_timer.stop()
         self._problems_timer.stop()
         self.statusBar().clearMessage()  # a timed message owns a running QTimer
