@@ -100,6 +100,8 @@ def one(shape: str, n: int, sleep: float, records: bool, telemetry: bool) -> dic
         return result, time.perf_counter() - t, time.process_time() - c
 
     result, run_s, run_cpu_s = asyncio.run(go())
+    if runner.state is not None and runner.state.recorder is not None:
+        runner.state.recorder.wait_closed()  # the index connection closes after the run returns
     written = dir_bytes(work)
     shutil.rmtree(work, ignore_errors=True)
     return {

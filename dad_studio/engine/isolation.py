@@ -7,6 +7,7 @@ On exit, normal or not, whatever changed is put back, and the run's records are 
 
 from __future__ import annotations
 
+import asyncio
 import os
 from types import TracebackType
 from typing import Any
@@ -46,7 +47,10 @@ class IsolatedExecution:
         for runner in self._runners:
             state = runner.state
             if state is not None and state.recorder is not None:
-                state.recorder.close(status=_status_for(exc_type))
+                recorder = state.recorder
+                recorder.close(status=_status_for(exc_type))
+                # Everything the run wrote is finished when the block ends (index connection closed too).
+                await asyncio.get_running_loop().run_in_executor(None, recorder.wait_closed)
 
     def _restore(self) -> None:
         if self._cwd is not None and os.getcwd() != self._cwd:
@@ -61,8 +65,6 @@ class IsolatedExecution:
 
 
 def _status_for(exc_type: Any) -> str:
-    import asyncio
-
     if exc_type is None:
         return "completed"
     if isinstance(exc_type, type) and issubclass(exc_type, asyncio.CancelledError):

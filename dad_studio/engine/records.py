@@ -17,7 +17,9 @@ import hashlib
 import importlib
 import logging
 import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +97,16 @@ class Recorder:
         self.node_rows: dict[str, dict[str, Any]] = {}
         """Hierarchy path -> the last node_completed / node_loaded / node_skipped event (for the index)."""
         self._closed = False
+        self._close_lock = threading.Lock()
+        self._close_done = threading.Event()
+        self._pool: ThreadPoolExecutor | None = None
+        """One thread per run for the index: it opens index.sqlite while the run goes on (so the disk
+        waits overlap the run) and records the run at the end; an sqlite connection stays in the
+        thread that made it. `aclose` runs the whole close there too."""
+        self._index_future: Future[Any] | None = None
+        self._pool_thread: int | None = None
+        self._last_task: Future[Any] | None = None
+        """The index connection's close, left to finish after the run returns (see `wait_closed`)."""
 
     def open(self, manifest: dict[str, Any], snapshot: bytes) -> list[Callable[[dict[str, Any]], None]]:
         """Create the folder; returns the sinks to attach to the event bus, writer first."""
@@ -104,6 +116,8 @@ class Recorder:
             "dad_studio_version": __version__,
         }
         self.writer.open(manifest, snapshot)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dad-records")
+        self._index_future = self._pool.submit(self._open_index)
         sinks: list[Callable[[dict[str, Any]], None]] = [self.writer.append, self._collect]
         if self.run_context.telemetry_enabled():
             cls = telemetry_class()
@@ -131,17 +145,30 @@ class Recorder:
         return self.writer.artifact_dir(hier_path)
 
     async def aclose(self, **final_fields: Any) -> None:
-        """`close` in an executor thread, so the event loop (the GUI) does not wait on the telemetry
-        flush, the manifest and the index. Called once no event can be emitted any more."""
+        """`close` in the run's records thread, so the event loop (the GUI) does not wait on the
+        telemetry flush, the manifest and the index. Called once no event can be emitted any more."""
         if self._closed:
             return
-        await asyncio.get_running_loop().run_in_executor(None, lambda: self.close(**final_fields))
+        await asyncio.get_running_loop().run_in_executor(self._pool, lambda: self.close(**final_fields))
 
     def close(self, **final_fields: Any) -> None:
-        """Flush and close everything; safe to call twice, and on any path out of a run."""
-        if self._closed:
+        """Flush and close everything; safe to call twice, from any thread, on any path out of a run.
+
+        A second call while the first is still closing waits for it to finish (except in the records
+        thread, where the first call may be waiting on that very thread)."""
+        with self._close_lock:
+            first = not self._closed
+            self._closed = True
+        if not first:
+            if threading.get_ident() != self._pool_thread:
+                self._close_done.wait()
             return
-        self._closed = True
+        try:
+            self._close(**final_fields)
+        finally:
+            self._close_done.set()
+
+    def _close(self, **final_fields: Any) -> None:
         try:
             if self.telemetry is not None:
                 try:
@@ -152,11 +179,37 @@ class Recorder:
             self.writer.close(**final_fields)
             self._index()
 
-    def _index(self) -> None:
-        try:
-            from dad_studio.runs import RunIndex
+    def wait_closed(self, timeout: float | None = None) -> None:
+        """Block until the records thread has nothing left to do (the index connection is closed and
+        its WAL checkpointed). IsolatedExecution waits for this on exit; so should code that deletes
+        or measures the run root right after `runner.run()`."""
+        task = self._last_task
+        if task is not None:
+            task.result(timeout)
 
-            index = RunIndex(self.run_context.resolved_run_root)
+    def _open_index(self) -> Any:
+        from dad_studio.runs import RunIndex
+
+        self._pool_thread = threading.get_ident()
+        return RunIndex(self.run_context.resolved_run_root)
+
+    def _index(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return  # never opened: no folder, nothing to index
+        if threading.get_ident() == self._pool_thread:
+            self._record(pool)  # aclose: already in the records thread
+        else:
+            pool.submit(self._record, None).result()  # closing synchronously (cancellation): wait
+        pool.shutdown(wait=False)
+
+    def _record(self, pool: ThreadPoolExecutor | None) -> None:
+        """Record the run in the index, in the thread that opened it. With `pool`, the connection is
+        closed (the WAL checkpoint, with its fsyncs) as a later task of that thread: the run's end
+        does not wait for it, and the rows are committed, so readers already see them."""
+        try:
+            assert self._index_future is not None
+            index = self._index_future.result()
             try:
                 record_summary = getattr(index, "record_summary", None)
                 if record_summary is not None:
@@ -165,7 +218,10 @@ class Recorder:
                 else:
                     index.record_run(self.run_dir)
             finally:
-                index.close()
+                if pool is not None:
+                    self._last_task = pool.submit(index.close)
+                else:
+                    index.close()
         except Exception:
             # The index is derived data (rebuilt from the folders); a failure must not lose the run.
             log.exception("could not index run %s", self.run_dir)

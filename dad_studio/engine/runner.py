@@ -67,6 +67,8 @@ class RunStream:
     def __init__(self, queue: asyncio.Queue[dict[str, Any] | None], task: asyncio.Task[RunResult]) -> None:
         self._queue = queue
         self.task = task
+        self.ended = False
+        """True once `run_completed` was delivered: the run is finishing its records, not to be cancelled."""
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._events()
@@ -76,9 +78,11 @@ class RunStream:
             event = await self._queue.get()
             if event is None:
                 return
-            yield event
             if event["type"] == EventType.RUN_COMPLETED:
+                self.ended = True
+                yield event
                 return
+            yield event
 
     @property
     def result(self) -> RunResult | None:
@@ -130,7 +134,7 @@ class ComponentRunner:
         try:
             yield stream
         finally:
-            if not task.done():
+            if not task.done() and not stream.ended:
                 task.cancel()
             try:
                 await task
@@ -225,7 +229,14 @@ class ComponentRunner:
             if status is not Status.CANCELLED:
                 await bus.drain()
                 if state.recorder is not None:
-                    await state.recorder.aclose(status=status.value)
+                    closing = asyncio.ensure_future(state.recorder.aclose(status=status.value))
+                    try:
+                        await asyncio.shield(closing)
+                    except asyncio.CancelledError:
+                        # Cancelled while the records close: they still close (in their thread) before
+                        # this run gives up, or the folder would read as interrupted.
+                        state.recorder.close(status=status.value)
+                        raise
             else:
                 # Being cancelled, this coroutine must not wait any more: close right here.
                 bus.cancel_pending()

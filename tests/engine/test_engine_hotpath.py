@@ -191,3 +191,68 @@ async def test_close_runs_off_the_event_loop_thread(tmp_path: Path, monkeypatch:
     assert result.status is Status.COMPLETED
     assert threads and threads[0] is not threading.current_thread()
     assert read_run(result.run_dir).status == "completed"  # type: ignore[arg-type]
+
+
+async def test_index_is_committed_when_run_returns_and_closed_after(tmp_path: Path) -> None:
+    from dad_studio.runs import RunIndex
+
+    flow = FlowDefinition(id="f")
+    flow.node("a", type="noop")
+    runner = FlowRunner(flow, _rc(tmp_path))
+    result = await runner.run()
+    with RunIndex(tmp_path / "runs") as index:  # committed before run() returned
+        assert [m["run_id"] for m in index.list()] == [result.run_id]
+    assert runner.state is not None and runner.state.recorder is not None
+    runner.state.recorder.wait_closed(timeout=30)
+    assert not (tmp_path / "runs" / "index.sqlite-wal").exists()  # last connection closed: checkpointed
+
+
+async def test_cancelled_run_is_indexed_from_the_loop_thread(tmp_path: Path) -> None:
+    from dad_studio.runs import RunIndex
+
+    flow = FlowDefinition(id="f")
+    flow.node("a", type="noop")
+    flow.node("slow", type="sleep", settings={"seconds": 30})
+    runner = FlowRunner(flow, _rc(tmp_path))
+    async with runner.iter() as run:
+        async for event in run:
+            if event["type"] == "node_started" and event["path"] == "f.slow":
+                break  # leaving the stream early cancels the run
+    assert runner.state is not None and runner.state.recorder is not None
+    runner.state.recorder.wait_closed(timeout=30)
+    with RunIndex(tmp_path / "runs") as index:
+        (row,) = index.list()
+    assert row["status"] == "cancelled"
+
+
+async def test_cancelled_while_closing_the_records_still_close(tmp_path: Path) -> None:
+    flow = FlowDefinition(id="f")
+    flow.node("a", type="noop")
+    rc = _rc(tmp_path, observability_settings=None)  # telemetry on: its shutdown is part of closing
+    runner = FlowRunner(flow, rc)
+    task: asyncio.Task[Any] | None = None
+
+    def cancel_now(event: dict[str, Any]) -> None:
+        assert task is not None
+        task.cancel()  # delivered at the run's next await: while its records close
+
+    rc.register_event_handler("run_completed", cancel_now)
+    task = asyncio.create_task(runner.run())
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert runner.state is not None and runner.state.recorder is not None
+    runner.state.recorder.wait_closed(timeout=30)
+    record = read_run(runner.state.run_dir)
+    assert record.status == "completed" and record.manifest["status"] == "completed"
+    assert (runner.state.run_dir / "trace" / "spans.jsonl").is_file()
+
+
+async def test_the_stream_ends_and_the_records_are_closed(tmp_path: Path) -> None:
+    flow = FlowDefinition(id="f")
+    flow.node("a", type="noop")
+    runner = FlowRunner(flow, _rc(tmp_path, observability_settings=None))
+    async with runner.iter() as run:
+        types = [event["type"] async for event in run]
+    assert types[-1] == "run_completed" and run.result is not None
+    assert read_run(run.result.run_dir).manifest["status"] == "completed"  # type: ignore[arg-type]
+    assert (run.result.run_dir / "trace" / "spans.jsonl").is_file()  # type: ignore[operator]
