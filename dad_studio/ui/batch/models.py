@@ -26,6 +26,7 @@ __all__ = [
     "BatchListModel",
     "BatchRowsModel",
     "RowFilterProxy",
+    "SortingProxy",
     "format_cost",
     "summary_line",
 ]
@@ -93,6 +94,8 @@ class _TableModel(QtCore.QAbstractTableModel):
         self.columns: tuple[str, ...] = ()
         self._display: list[tuple[str, ...]] = []
         self._sort: list[tuple[Any, ...]] = []
+        self._keys: dict[Any, int] = {}
+        self.sort_key: tuple[int, QtCore.Qt.SortOrder] | None = None
 
     def _cells(self, item: dict[str, Any]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
         raise NotImplementedError
@@ -103,8 +106,9 @@ class _TableModel(QtCore.QAbstractTableModel):
     def set_items(self, items: list[dict[str, Any]]) -> None:
         columns = self._columns_for(items)
         keys = [item.get(self.key_field) for item in items]
-        if columns == self.columns and keys == [item.get(self.key_field) for item in self.items]:
-            for i, item in enumerate(items):  # the same rows: update in place, keep selection and scroll
+        if columns == self.columns and len(keys) == len(self._keys) and all(k in self._keys for k in keys):
+            for item in items:  # the same rows: update in place (any order), keep selection and scroll
+                i = self._keys[item.get(self.key_field)]
                 if item != self.items[i]:
                     self.items[i] = item
                     self._display[i], self._sort[i] = self._cells(item)
@@ -116,13 +120,36 @@ class _TableModel(QtCore.QAbstractTableModel):
         cells = [self._cells(item) for item in items]
         self._display = [c[0] for c in cells]
         self._sort = [c[1] for c in cells]
+        self._keys = {item.get(self.key_field): i for i, item in enumerate(self.items)}
         self.endResetModel()
+        if self.sort_key is not None:
+            self.sort(*self.sort_key)
+
+    def sort(self, column: int, order: QtCore.Qt.SortOrder = QtCore.Qt.SortOrder.AscendingOrder) -> None:
+        """Sort in Python with one key per row (a proxy's sort calls data() twice per comparison)."""
+        self.sort_key = (column, order)
+        if not 0 <= column < len(self.columns) or not self.items:
+            return
+        self.layoutAboutToBeChanged.emit()
+        before = self.persistentIndexList()
+        order_ = sorted(
+            range(len(self.items)),
+            key=lambda i: (self._sort[i][column], self._sort[i][0]),
+            reverse=order == QtCore.Qt.SortOrder.DescendingOrder,
+        )
+        where = {old: new for new, old in enumerate(order_)}
+        self.items = [self.items[i] for i in order_]
+        self._display = [self._display[i] for i in order_]
+        self._sort = [self._sort[i] for i in order_]
+        self._keys = {item.get(self.key_field): i for i, item in enumerate(self.items)}
+        self.changePersistentIndexList(before, [self.index(where[i.row()], i.column()) for i in before])
+        self.layoutChanged.emit()
 
     def item(self, row: int) -> dict[str, Any]:
         return self.items[row]
 
     def row_of(self, key: Any) -> int | None:
-        return next((i for i, item in enumerate(self.items) if item.get(self.key_field) == key), None)
+        return self._keys.get(key)
 
     def rowCount(self, parent: QtCore.QModelIndex | QtCore.QPersistentModelIndex = _NO_PARENT) -> int:
         return 0 if parent.isValid() else len(self.items)
@@ -267,12 +294,6 @@ class BatchRowsModel(_TableModel):
         )
         return display, sort
 
-    def set_items(self, items: list[dict[str, Any]]) -> None:
-        if self._columns_for(items) != self.columns:
-            self.columns = self._columns_for(items)  # cells are sized by the new columns
-            self.items = []
-        super().set_items(items)
-
     def _extra(self, row: int, column: int, role: int) -> Any:
         item = self.items[row]
         first_check = len(ROW_COLUMNS)
@@ -327,13 +348,26 @@ def _at(checks: Any, i: int) -> dict[str, Any] | None:
     return checks[i] if isinstance(checks, list) and 0 <= i < len(checks) else None
 
 
-class RowFilterProxy(QtCore.QSortFilterProxyModel):
-    """Sorts by SORT_ROLE; filters rows: all, failed (the run did not complete), not passed."""
+class SortingProxy(QtCore.QSortFilterProxyModel):
+    """Leaves sorting to the source model (in Python, fast) and keeps its order."""
+
+    def __init__(self, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(False)
+
+    def sort(self, column: int, order: QtCore.Qt.SortOrder = QtCore.Qt.SortOrder.AscendingOrder) -> None:
+        model = self.sourceModel()
+        if isinstance(model, _TableModel):
+            model.sort(column, order)
+
+
+class RowFilterProxy(SortingProxy):
+    """Filters rows: all, failed (the run did not complete), not passed; the source model sorts."""
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.mode = "all"
-        self.setSortRole(SORT_ROLE)
 
     def set_mode(self, mode: str) -> None:
         self.beginFilterChange()
