@@ -76,6 +76,23 @@ _RUN_COLUMNS = (
 )
 _NODE_COLUMNS = ("path", "type", "status", "started_at", "ended_at", "duration_ms", "tokens", "cost", "error")
 
+ROW_FIELDS = (
+    "run_id",
+    "root_component_id",
+    "flow_file",
+    "status",
+    "started_at",
+    "ended_at",
+    "duration_ms",
+    "cost",
+    "tokens",
+    "start_hierarchy_path",
+    "previous_run_id",
+    "manifest",
+)
+"""Columns of `RunIndex.rows()`, in order; `manifest` is the listed manifest as JSON text."""
+RunRow = tuple[Any, ...]
+
 Stamp = tuple[int, int, int]
 """(run.json mtime_ns, run.json size, events.jsonl size): what a row was indexed from."""
 
@@ -266,6 +283,15 @@ class RunIndex:
 
     # -- reading --------------------------------------------------------------------------------
 
+    def _refresh_or_recover(self) -> None:
+        try:
+            self.refresh()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):
+                raise  # locked or unwritable: not a reason to throw the index away
+            self._recover()
+            self.refresh()
+
     def list(
         self,
         *,
@@ -280,13 +306,7 @@ class RunIndex:
         `flow` matches the root component id or the flow file (its path or its name).
         """
         if refresh:
-            try:
-                self.refresh()
-            except sqlite3.DatabaseError as exc:
-                if isinstance(exc, sqlite3.OperationalError):
-                    raise  # locked or unwritable: not a reason to throw the index away
-                self._recover()
-                self.refresh()
+            self._refresh_or_recover()
         column = order.lstrip("-+")
         if column not in _ORDER_COLUMNS:
             raise ValueError(f"cannot order runs by {order!r}; use one of {', '.join(sorted(_ORDER_COLUMNS))}")
@@ -308,6 +328,19 @@ class RunIndex:
             sql += " LIMIT ?"
             params.append(int(limit))
         return [json.loads(row[0]) for row in self._conn.execute(sql, params)]
+
+    def rows(self, *, refresh: bool = False) -> builtins.list[RunRow]:
+        """Every run as one light tuple (ROW_FIELDS), newest first: the history table's one query.
+
+        No JSON is parsed: the table shows the indexed columns, and the manifest (its last field, as
+        stored) is read only for the runs a user selects. Status is the one read back, like `list`.
+        """
+        if refresh:
+            self._refresh_or_recover()
+        cursor = self._conn.execute(
+            f"SELECT {', '.join(ROW_FIELDS)} FROM runs ORDER BY started_at IS NULL, started_at DESC, run_id DESC"
+        )
+        return cursor.fetchall()
 
     def node_results(self, run_id: str) -> builtins.list[dict[str, Any]]:
         """Rows of node_results for one run, in hierarchy-path order."""

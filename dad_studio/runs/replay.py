@@ -16,19 +16,27 @@ for them (`resolve`, `load_blob`).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from dad_studio.model.definitions import ComponentDefinition, component_from_dict
 from dad_studio.runs.common import BLOBS_DIR, EVENTS_NAME, FLOW_SNAPSHOT_NAME, RunNotFound
 from dad_studio.runs.reader import derive_status, is_blob_ref, read_manifest
 from dad_studio.runs.state import RunState
 
-__all__ = ["Replay", "load_flow_snapshot"]
+__all__ = ["Replay", "gc_paused", "load_flow_snapshot"]
 
 DEFAULT_CHECKPOINT_EVERY = 500
+GC_PAUSE_EVENTS = 64
+"""Folds longer than this run with the cyclic collector paused (`gc_paused`)."""
+_fast_loads = orjson.loads  # orjson.JSONDecodeError is a ValueError
 
 
 def load_flow_snapshot(run_dir: Path) -> ComponentDefinition | None:
@@ -38,7 +46,11 @@ def load_flow_snapshot(run_dir: Path) -> ComponentDefinition | None:
     ran it, and the replay only needs its structure (elements, edges, bodies, variables).
     """
     try:
-        document = json.loads((Path(run_dir) / FLOW_SNAPSHOT_NAME).read_bytes())
+        data = (Path(run_dir) / FLOW_SNAPSHOT_NAME).read_bytes()
+        try:
+            document = _fast_loads(data)
+        except ValueError:
+            document = json.loads(data)  # what orjson refuses (NaN, integers over 64 bits)
         root = document["root"] if isinstance(document, dict) and "root" in document else document
         return component_from_dict(root) if isinstance(root, dict) else None
     except (OSError, ValueError, KeyError, TypeError):
@@ -66,7 +78,8 @@ class Replay:
         if checkpoint_every < 1:
             raise ValueError("checkpoint_every must be at least 1")
         self.manifest: dict[str, Any] = read_manifest(self.run_dir)
-        self.flow = flow if flow is not None or not load_flow else load_flow_snapshot(self.run_dir)
+        with gc_paused():
+            self.flow = flow if flow is not None or not load_flow else load_flow_snapshot(self.run_dir)
         self.checkpoint_every = checkpoint_every
         self.events: list[dict[str, Any]] = []
         self.problems: list[str] = []
@@ -75,8 +88,9 @@ class Replay:
         self._node_events: list[int] = []
         self._completed: dict[str, Any] | None = None
         self._blob_cache: dict[str, Any] = {}
-        self._reset_states()
-        self.refresh()
+        with gc_paused():
+            self._reset_states()
+            self.refresh()
 
     # -- reading the log ------------------------------------------------------------------------
 
@@ -112,7 +126,8 @@ class Replay:
         if end < 0:
             return 0
         self._offset += end + 1
-        added = self._parse(raw[: end + 1])
+        with gc_paused():
+            added = self._parse(raw[: end + 1])
         if added:
             self.manifest = read_manifest(self.run_dir)
         return added
@@ -120,31 +135,42 @@ class Replay:
     def _parse(self, chunk: bytes) -> int:
         events = self.events
         before = len(events)
-        lines = [line for line in chunk.split(b"\n") if line.strip()]
+        lines = chunk.split(b"\n")
+        lines.pop()  # the chunk ends with a newline: the last piece is empty
         try:
-            # One C-level parse of the whole chunk is several times faster than a call per line.
-            parsed: list[Any] = json.loads(b"[" + b",".join(lines) + b"]")
+            # orjson per line: ~4x the stdlib's speed, and no 2 MB join copy. Blank lines and lines it
+            # refuses (NaN, integers over 64 bits: the writer's stdlib fallback) take the slow path.
+            parsed: list[Any] = [_fast_loads(line) for line in lines]
         except ValueError:
-            parsed = [_loads_or_error(line) for line in lines]
+            parsed = [_loads_or_error(line) for line in lines if line.strip()]
+        expected = events[-1]["seq"] + 1 if events else None
+        node_events, failures = self._node_events, self._failures
+        append = events.append
+        k = before
         for event in parsed:
-            if isinstance(event, ValueError):
-                self.problems.append(f"event after #{len(events)}: not JSON ({event})")
+            if type(event) is not dict:
+                if isinstance(event, ValueError):
+                    self.problems.append(f"event after #{k}: not JSON ({event})")
+                else:
+                    self.problems.append(f"event after #{k}: not an event (no integer seq)")
                 continue
-            if not isinstance(event, dict) or not isinstance(event.get("seq"), int):
-                self.problems.append(f"event after #{len(events)}: not an event (no integer seq)")
+            seq = event.get("seq")
+            if type(seq) is not int and not isinstance(seq, int):
+                self.problems.append(f"event after #{k}: not an event (no integer seq)")
                 continue
-            if events and event["seq"] != events[-1]["seq"] + 1:
-                self.problems.append(f"seq {events[-1]['seq']} is followed by seq {event['seq']}")
-            events.append(event)
-            k = len(events)
+            if seq != expected and expected is not None:
+                self.problems.append(f"seq {expected - 1} is followed by seq {seq}")
+            expected = seq + 1
+            append(event)
+            k += 1
             etype = event.get("type", "")
-            if etype.startswith("node_"):
-                self._node_events.append(k)
+            if etype[:5] == "node_":
+                node_events.append(k)
                 if etype == "node_completed" and event.get("status") == "failed":
-                    self._failures.append(k)
+                    failures.append(k)
             elif etype == "run_completed":
                 self._completed = event
-        return len(events) - before
+        return k - before
 
     def __len__(self) -> int:
         return len(self.events)
@@ -175,7 +201,11 @@ class Replay:
             if not (base <= self._k <= k):
                 self._cursor = self._checkpoints[base].snapshot()
                 self._k = base
-        self._advance(k)
+        if k - self._k > GC_PAUSE_EVENTS:
+            with gc_paused():
+                self._advance(k)
+        else:
+            self._advance(k)
         state = self._cursor
         if k == n and self._completed is None and state.status == "running":
             status = self.status
@@ -196,11 +226,11 @@ class Replay:
         events = self.events
         every = self.checkpoint_every
         checkpoints = self._checkpoints
-        apply = state.apply
         i = self._k
         while i < k:
-            apply(events[i])
-            i += 1
+            stop = min(k, (i // every + 1) * every)  # to the next checkpoint boundary, folded in one loop
+            state.apply_all(events[i:stop])
+            i = stop
             if i % every == 0 and i not in checkpoints:
                 checkpoints[i] = state.snapshot()
         self._k = k
@@ -254,7 +284,30 @@ class Replay:
         return value
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a log is parsed or folded in bulk.
+
+    Parsing and folding 10,000 events allocate ~100,000 containers and none of them is garbage, yet
+    the collector runs every 700 allocations and now and then walks every object of the process:
+    a third of the CPU time of opening a big run. Reference counting still frees what is dropped;
+    the collector resumes (as it was) when the block ends. Nested uses are fine.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _loads_or_error(line: bytes) -> Any:
+    """One line: orjson, else the stdlib (which reads NaN and big integers), else the error."""
+    try:
+        return _fast_loads(line)
+    except ValueError:
+        pass
     try:
         return json.loads(line)
     except ValueError as exc:

@@ -219,13 +219,22 @@ class RunState:
             self._defs[path] = definition
             view = self._own_component(view)
             view.kind = view.kind or definition.kind
+            # `_node` per element, inlined: every element's parent is this component (ids have no dots),
+            # and a snapshot of thousands of elements is laid out here each time a replay opens.
+            nodes, node_defs, token, children = self.nodes, self._node_defs, self._token, view.children
+            added = 0
             for nid, node in definition.nodes.items():
                 element = f"{path}.{nid}"
-                self._node_defs[element] = node
-                self._node(element)
+                node_defs[element] = node
+                if element not in nodes:
+                    nodes[element] = NodeView(element, token=token)
+                    children.append(element)
+                    added += 1
                 body = node.body
                 if body is not None and node.type != "for_each":
                     self._add_component(element, element, body)
+            if added:
+                self._counts["pending"] = self._counts.get("pending", 0) + added
         return view
 
     def definition_of(self, component_path: str) -> ComponentDefinition | None:
@@ -296,22 +305,43 @@ class RunState:
         """Fold one event in. Unknown types are counted and otherwise ignored (newer engines)."""
         self.event_count += 1
         seq = event.get("seq")
-        if isinstance(seq, int):
+        if type(seq) is int or isinstance(seq, int):
             self.last_seq = seq
         handler = _HANDLERS.get(event.get("type", ""))
         if handler is not None:
             handler(self, event)
 
     def apply_all(self, events: list[dict[str, Any]]) -> RunState:
+        """Fold a run of events: `apply` per event, with its lookups hoisted out of the loop (the
+        replay folds a whole log on open; this is its hot loop)."""
+        handlers = _HANDLERS
+        count = self.event_count
+        last_seq = self.last_seq
         for event in events:
-            self.apply(event)
+            count += 1
+            seq = event.get("seq")
+            if type(seq) is int or isinstance(seq, int):
+                last_seq = seq
+            handler = handlers.get(event.get("type", ""))
+            if handler is not None:
+                self.last_seq = last_seq
+                self.event_count = count
+                handler(self, event)
+        self.event_count = count
+        self.last_seq = last_seq
         return self
 
     def _touch(self, event: dict[str, Any]) -> NodeView:
-        view = self._own_node(self._node(event["path"]))
+        path = event["path"]
+        view = self.nodes.get(path)
+        if view is None:
+            view = self._node(path)
+        if view.token is not self._token:
+            view = self._own_node(view)
+        seq = self.last_seq
         if not view.first_seq:
-            view.first_seq = self.last_seq
-        view.last_seq = self.last_seq
+            view.first_seq = seq
+        view.last_seq = seq
         return view
 
     def _on_run_started(self, event: dict[str, Any]) -> None:
@@ -397,10 +427,18 @@ class RunState:
 
     def _on_result(self, event: dict[str, Any], loaded: bool) -> None:
         view = self._touch(event)
-        view.node_type = event.get("node_type") or view.node_type
+        get = event.get
+        view.node_type = get("node_type") or view.node_type
+        # _RESULT_FIELDS, assigned one by one (a setattr loop costs twice as much on the replay's hot path)
         received = view.input
-        for name in _RESULT_FIELDS:
-            setattr(view, name, event.get(name))
+        view.input = get("input")
+        view.output = get("output")
+        view.outcome = get("outcome")
+        view.error = get("error")
+        view.usage = get("usage")
+        view.started_at = get("started_at")
+        view.ended_at = get("ended_at")
+        view.duration_ms = get("duration_ms")
         if view.input is None:
             view.input = received  # the executor reported none: keep what node_input_received gave
         view.loaded = loaded

@@ -13,6 +13,34 @@ __all__ = ["SPEEDS", "TimelineBar"]
 SPEEDS = (("1 event/s", 1), ("5 events/s", 5), ("20 events/s", 20), ("100 events/s", 100))
 
 
+class _Holder(QtWidgets.QWidget):
+    """Keeps a label whose text changes at every step from relaying out the window.
+
+    `QLabel.setText` asks its parent's layout to run again (its size hint may have changed); in the
+    viewer that ran the timeline's and the main window's layouts and repainted the window at every
+    step, several ms of a 16 ms frame. Here the parent has no layout: the label just fills it, and
+    the holder's own size hint is fixed (one line of text), so nothing above it is invalidated.
+    """
+
+    def __init__(self, label: QtWidgets.QLabel, *, min_width: int) -> None:
+        super().__init__()
+        label.setParent(self)
+        self._label = label
+        self._min_width = min_width
+        policy = QtWidgets.QSizePolicy.Policy
+        self.setSizePolicy(policy.Preferred if min_width else policy.Ignored, policy.Fixed)
+
+    def sizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(self._min_width, self._label.fontMetrics().height() + 4)
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        return self.sizeHint()
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._label.setGeometry(self.rect())
+
+
 class TimelineBar(QtWidgets.QWidget):
     step_requested = QtCore.Signal(int)
     next_failure_requested = QtCore.Signal()
@@ -59,22 +87,23 @@ class TimelineBar(QtWidgets.QWidget):
         self.label.setObjectName("timeline_label")
         self.label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.position = QtWidgets.QLabel("0 / 0")
-        self.position.setMinimumWidth(90)
         self.position.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+        label_holder = _Holder(self.label, min_width=0)
+        position_holder = _Holder(self.position, min_width=90)
 
         column = QtWidgets.QVBoxLayout(self)
         column.setContentsMargins(6, 2, 6, 2)
         column.setSpacing(0)
         top = QtWidgets.QHBoxLayout()
         top.addWidget(self.slider, 1)
-        top.addWidget(self.position)
+        top.addWidget(position_holder)
         row = QtWidgets.QHBoxLayout()
         for widget in (self.first, self.prev_node, self.back, self.play, self.forward, self.next_node, self.last):
             row.addWidget(widget)
         row.addWidget(self.next_failure)
         row.addWidget(self.speed)
         row.addSpacing(12)
-        row.addWidget(self.label, 1)
+        row.addWidget(label_holder, 1)
         column.addLayout(top)
         column.addLayout(row)
 

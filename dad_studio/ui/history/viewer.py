@@ -306,7 +306,8 @@ class RunViewer(QtWidgets.QMainWindow):
             for panel in (self.context, self.outcomes):
                 panel.set_session(session)
         else:
-            self.overlay.update_paths(changed)
+            # now: a step shows its state at once (the live run's overlay batches by time instead)
+            self.overlay.update_paths(changed, now=True)
             events = session.replay.events[max(0, session.step - 1) : session.step]
             for panel in (self.context, self.outcomes):
                 panel.on_events(session, changed, events)
@@ -529,6 +530,7 @@ class RunViewer(QtWidgets.QMainWindow):
         self.timeline.stop()
         self.follow_timer.stop()
         self.overlay.shutdown()
+        self.context.scope_timer.stop()
         self.canvas.shutdown()
         if self.watcher.files():
             self.watcher.removePaths(self.watcher.files())
@@ -539,4 +541,6 @@ class RunViewer(QtWidgets.QMainWindow):
         self.timeline.stop()
         self.follow_timer.stop()
         self.overlay.timer.stop()
+        self.overlay.paint_timer.stop()
+        self.context.scope_timer.stop()
         super().closeEvent(event)
