@@ -32,10 +32,13 @@ def settle(app: QtWidgets.QApplication) -> None:
 
 def main(argv: list[str]) -> int:
     runs = "--runs" in argv
-    argv = [a for a in argv if a != "--runs"]
+    batch = "--batch" in argv  # issue 11: batch.png and batch_dock.png only (batch_shots below)
+    argv = [a for a in argv if a not in ("--runs", "--batch")]
     if len(argv) != 1:
         print(__doc__, file=sys.stderr)
         return 2
+    if batch:
+        return batch_shots(Path(argv[0]))
     if runs:
         from run_screenshots import run_shots  # tools/run_screenshots.py
 
@@ -181,6 +184,84 @@ def shot_widget(app: QtWidgets.QApplication, widget: QtWidgets.QWidget, path: Pa
     settle(app)
     widget.grab().save(str(path))
     print(path)
+
+
+def batch_shots(out: Path) -> int:
+    """`--batch`: batch.png (the studio with the Batches dock after a finished batch, a failed check's
+    row selected) and batch_dock.png (the dock alone). The batch runs through the dock's own Run Batch
+    path (BatchController.start_batch) on a qasync loop: 24 rows of a small flow, a few not passing."""
+    import asyncio
+    import json
+
+    from dad_studio.ui.loop import close_loop, make_loop
+
+    out.mkdir(parents=True, exist_ok=True)
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    assert isinstance(app, QtWidgets.QApplication)
+    tmp = Path(tempfile.mkdtemp(prefix="dad-shots-"))
+    flows = tmp / "proj" / "flows"
+    flows.mkdir(parents=True)
+    flow_path = flows / "triage.dad.json"
+    root = {
+        "id": "triage",
+        "kind": "flow",
+        "variables": {"n": 1, "ticket": "t"},
+        "nodes": {
+            "parse": {"type": "noop", "settings": {"value": "$expr{100 / n}"}},
+            "classify": {"type": "sleep", "settings": {"seconds": 0.03}},
+            "route": {"type": "noop", "settings": {"value": "queue-$var{ticket}"}},
+        },
+        "edges": [{"from": "parse", "to": "classify"}, {"from": "classify", "to": "route"}],
+        "layout": {"parse": [0, 0], "classify": [260, 0], "route": [520, 0]},
+    }
+    flow_path.write_text(json.dumps({"format": "dad-flow", "schema_version": 1, "root": root}))
+
+    def rows_file(name: str, count: int) -> Path:
+        lines = []
+        for i in range(count):
+            ticket = f"T{100 + i}"
+            expected = "queue-other" if i % 7 == 5 else f"queue-{ticket}"
+            checks = [{"path": "triage.route.outcome.value", "equals": expected, "name": "routed to its queue"},
+                      {"path": "triage.classify", "status": "completed", "name": "classified"}]  # fmt: skip
+            variables: dict[str, object] = {"n": 0 if i % 11 == 3 else 1 + i % 3, "ticket": ticket}
+            lines.append(json.dumps({"id": ticket, "variables": variables, "expect": {"checks": checks}}))
+        path = tmp / "proj" / name
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    settings = QtCore.QSettings(str(tmp / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    win = MainWindow(settings=settings, state_dir=tmp / "state")
+    win.ask_save_changes = lambda: "discard"  # type: ignore[method-assign]
+    win.resize(1400, 900)
+    win.show()
+    loop = make_loop(app)
+    win.open_file(flow_path)
+    win.canvas.view.fit()
+    batches = win.batches  # type: ignore[attr-defined]
+    batches.observability_settings = {"enabled": False}
+
+    async def run(rows: Path) -> None:
+        task = batches.start_batch(rows)
+        assert task is not None, batches.last_message
+        await task
+        await asyncio.sleep(1.05)  # distinct creation seconds for the list
+
+    loop.run_until_complete(run(rows_file("smoke.jsonl", 6)))
+    loop.run_until_complete(run(rows_file("tickets.jsonl", 24)))
+    panel = batches.panel
+    win.resizeDocks([batches.dock], [360], QtCore.Qt.Orientation.Vertical)
+    batches.dock.raise_()
+    panel.select_row(5)
+    settle(app)
+    panel.splitter.setSizes([470, 930])
+    shot_widget(app, win, out / "batch.png")
+    batches.dock.setFloating(True)
+    batches.dock.resize(1400, 420)
+    shot_widget(app, batches.dock, out / "batch_dock.png")
+    batches.dock.setFloating(False)
+    win.close()
+    close_loop(loop)
+    return 0
 
 
 if __name__ == "__main__":

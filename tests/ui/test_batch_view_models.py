@@ -54,7 +54,7 @@ def test_rows_model_pending_rows_checks_sort_and_in_place_updates(qtbot: Any, tm
     assert [r["status"] for r in table] == ["completed", "pending", "failed", "pending"]
     # check names differ per row (the expected word): a numbered header, names in its tooltip
     columns = panel.rows.columns
-    assert columns[4:6] == ("run status completed", "check 2")
+    assert columns[4:6] == ("run status co…", "check 2")
     assert "b equals 'a'" in panel.rows.headerData(
         5, QtCore.Qt.Orientation.Horizontal, QtCore.Qt.ItemDataRole.ToolTipRole
     )

@@ -248,8 +248,13 @@ def _check_columns(items: list[dict[str, Any]]) -> tuple[str, ...]:
     headers = []
     for i, found in enumerate(names):
         name = next(iter(found)) if len(found) == 1 else ""
-        headers.append(name if name and len(name) <= 32 else f"check {i + 1}")
+        headers.append(_elide(name) if name else f"check {i + 1}")
     return tuple(headers)
+
+
+def _elide(text: str, limit: int = 14) -> str:
+    """A short header (the full name is its tooltip)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 class BatchRowsModel(_TableModel):

@@ -114,7 +114,7 @@ class BatchPanel(QtWidgets.QWidget):
         self.batch_table = self._table("batch_list", self.batches_proxy)
         self.batch_table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
         self.batch_table.sortByColumn(BATCH_LIST_COLUMNS.index("Created"), QtCore.Qt.SortOrder.DescendingOrder)
-        for column, width in enumerate((110, 90, 60, 55, 50, 70, 80, 60, 60, 80, 140)):
+        for column, width in enumerate((104, 70, 48, 52, 48, 64, 76, 56, 56, 80, 140)):
             self.batch_table.horizontalHeader().resizeSection(column, width)
 
         self.filter = QtWidgets.QComboBox()
@@ -184,7 +184,6 @@ class BatchPanel(QtWidgets.QWidget):
         table.setSortingEnabled(True)
         table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setAlternatingRowColors(True)
         table.verticalHeader().setVisible(False)
         table.verticalHeader().setDefaultSectionSize(22)
         table.horizontalHeader().setStretchLastSection(True)
@@ -259,13 +258,23 @@ class BatchPanel(QtWidgets.QWidget):
             except (OSError, ValueError) as exc:
                 self.status_message.emit(f"Batch {self.batch_id}: cannot read it ({exc})")
                 rows = []
+            columns = self.rows.columns
             self.rows.set_items(rows)
+            if self.rows.columns != columns:  # another batch's checks: fit the new columns once
+                self._fit_row_columns()
             self.last_read_ms = (time.perf_counter() - t0) * 1000
             if self.rows_proxy.mode != "all":  # rows changed status: filter again (no dynamic filter)
                 self.rows_proxy.set_mode(self.rows_proxy.mode)
         row = self.batches.row_of(self.batch_id)
         self.summary.setText(summary_line(self.batches.item(row)) if row is not None else "")
         self._update_counts()
+
+    def _fit_row_columns(self) -> None:
+        header = self.rows_table.horizontalHeader()
+        widths = {"#": 44, "Id": 90, "Status": 80, "Passed": 56, "Latency": 70, "Cost": 80, "Error": 260}
+        metrics = header.fontMetrics()
+        for column, name in enumerate(self.rows.columns):  # check headers: as wide as their (short) name
+            header.resizeSection(column, widths.get(name, max(64, metrics.horizontalAdvance(name) + 28)))
 
     def _watch(self, paths: list[str]) -> None:
         """Watch exactly the existing `paths` (the batches folder, the selected batch and its rows)."""
