@@ -226,23 +226,15 @@ class ComponentRunner:
             raise
         finally:
             self.result = self._finish(state, status, t0)
-            if status is not Status.CANCELLED:
-                await bus.drain()
+            try:
+                if status is not Status.CANCELLED:
+                    await bus.drain()
+                else:
+                    bus.cancel_pending()
+            finally:
                 if state.recorder is not None:
-                    closing = asyncio.ensure_future(state.recorder.aclose(status=status.value))
-                    try:
-                        await asyncio.shield(closing)
-                    except asyncio.CancelledError:
-                        # Cancelled while the records close: they still close (in their thread) before
-                        # this run gives up, or the folder would read as interrupted.
-                        state.recorder.close(status=status.value)
-                        raise
-            else:
-                # Being cancelled, this coroutine must not wait any more: close right here.
-                bus.cancel_pending()
-                if state.recorder is not None:
-                    state.recorder.close(status=status.value)
-            bus.close_subscribers()
+                    await _close_records(state.recorder, status)
+                bus.close_subscribers()
         return self.result
 
     def _finish(self, state: RunState, status: Status, t0: float) -> RunResult:
@@ -261,6 +253,22 @@ class ComponentRunner:
             usage=state.usage,
             input_unavailable=list(state.input_unavailable),
         )
+
+
+async def _close_records(recorder: Recorder, status: Status) -> None:
+    """Close the run's records in their own thread (the loop is not blocked), unless the run is
+    being cancelled: then right here, since this coroutine must not wait any more. A cancel that
+    arrives while they close does not stop them: the folder must not read as interrupted."""
+    task = asyncio.current_task()
+    if status is Status.CANCELLED or (task is not None and task.cancelling()):
+        recorder.close(status=status.value)
+        return
+    closing = asyncio.ensure_future(recorder.aclose(status=status.value))
+    try:
+        await asyncio.shield(closing)
+    except asyncio.CancelledError:
+        recorder.close(status=status.value)  # waits for the close already under way
+        raise
 
 
 class ComponentRunCheck:
