@@ -1,13 +1,17 @@
 """Take the README's screenshots, offscreen: `python docs/screenshot.py` (writes docs/screenshots/).
 
 studio.png: the studio on projects/interactive with the `draft` node selected (its properties shown).
+run.png: a finished run of projects/repo_digest (a copy in a temporary folder, so no run folder
+lands in the checkout), with the run's status on the canvas and the node outcomes panel.
 Settings and autosave state go to a temporary folder: the user's studio settings are neither read
 nor changed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -17,6 +21,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6 import QtCore, QtWidgets
 
 import dad_studio.ui  # noqa: F401  (sets the Qt binding environment first)
+from dad_studio.ui.loop import close_loop, make_loop
 from dad_studio.ui.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +35,7 @@ def settle(app: QtWidgets.QApplication) -> None:
 
 def main() -> int:
     app = QtWidgets.QApplication(sys.argv[:1])
+    loop = make_loop(app)
     tmp = Path(tempfile.mkdtemp(prefix="dad-shots-"))
     settings = QtCore.QSettings(str(tmp / "settings.ini"), QtCore.QSettings.Format.IniFormat)
     win = MainWindow(settings=settings, state_dir=tmp / "state")
@@ -53,7 +59,27 @@ def main() -> int:
     win.canvas.view.fit()
     win.canvas.scene.select_ids(["draft"])
     shot("studio.png")
+
+    project = tmp / "repo_digest"
+    shutil.copytree(ROOT / "projects" / "repo_digest", project, ignore=shutil.ignore_patterns("runs"))
+    win.open_file(project / "flows" / "repo_digest.dad.json")
+    settle(app)
+    win.canvas.view.fit()
+    session = win.runs.start_run()
+    assert session is not None
+
+    async def finished() -> None:
+        while not session.finished:
+            await asyncio.sleep(0.05)
+
+    loop.run_until_complete(asyncio.wait_for(finished(), 60))
+    win.runs.flush()
+    win.canvas.scene.select_ids(["summarize"])
+    win.docks["run_outcomes"].raise_()
+    shot("run.png")
     win.close()
+    settle(app)
+    close_loop(loop)
     return 0
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from dad_studio.cli.main import main
+from dad_studio.fileformat import SCHEMA_VERSION
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECTS = REPO / "projects"
@@ -47,6 +48,8 @@ def test_every_example_project_is_there():
 def test_example_flow_validates_and_is_canonical(flow, capsys):
     assert main(["validate", str(flow)]) == 0, capsys.readouterr().err
     assert main(["fmt", "--check", str(flow)]) == 0, capsys.readouterr().out
+    if flow.parts[-3] in EXAMPLES:
+        assert json.loads(flow.read_text())["schema_version"] == SCHEMA_VERSION, "run dad-studio fmt on it"
 
 
 @pytest.mark.parametrize("flow", REAL_PROVIDER_FLOWS, ids=_id)
@@ -209,3 +212,37 @@ def test_interactive_batch_rows(tmp_path, capsys):
     assert len(notes) == 2 and len(failures) == 1
     assert any(n.startswith("# Note on caching\n") for n in notes)
     assert any(n.startswith("# Note on retries\n") for n in notes)
+
+
+# -- the studio's project root -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flow", "inputs", "artifact"),
+    [
+        ("repo_digest/flows/repo_digest.dad.json", {}, "digest.md"),
+        ("interactive/flows/interactive.dad.json", {"ask": {}}, "note.md"),
+        ("fan_out/flows/fan_out.dad.json", {}, "index.md"),
+    ],
+)
+async def test_examples_run_with_the_studio_project_root(tmp_path, flow, inputs, artifact):
+    """The studio runs a flow under `<project>/flows/` with the project folder as project_root (the
+    CLI uses the flow's folder): the examples must run the same either way."""
+    from dad_studio.engine import FlowRunner, RunContext, Status
+    from dad_studio.fileformat import load_flow
+
+    path = PROJECTS / flow
+    loaded = load_flow(path)
+    assert loaded.component is not None and loaded.ok
+    project = path.parent.parent
+    rc = RunContext(
+        root_component_id=loaded.component.id or "root",
+        project_root=project,
+        run_root=tmp_path,
+        inputs=inputs,
+        flow_path=path,
+        trusted=False,
+    )
+    result = await FlowRunner(loaded.component, rc).run()
+    assert result.status is Status.COMPLETED, result.nodes
+    assert (Path(result.run_dir) / artifact).is_file()
