@@ -258,3 +258,25 @@ def test_batch_stop_keeps_finished_rows_and_a_second_start_resumes(
     assert report.skipped == len(done) and report.ran == 10 - len(done)
     assert [r["status"] for r in panel.visible_rows()].count("pending") == 0
     assert list_batches(run_root)[0]["status"] == "completed"
+    assert [t for t in asyncio.all_tasks(qloop) if not t.done()] == []
+
+
+def test_closing_the_window_stops_a_running_batch(window: MainWindow, qloop: qasync.QEventLoop, tmp_path: Path) -> None:
+    flow, rows, run_root = project(tmp_path)
+    slow = json.loads(flow.read_text())
+    slow["root"]["nodes"]["s"]["settings"]["seconds"] = 0.3
+    flow.write_text(json.dumps(slow), encoding="utf-8")
+    assert window.open_file(flow)
+    batches = window.batches
+    batches.observability_settings = {"enabled": False}
+    batches.panel.concurrency.setValue(2)
+    task = batches.start_batch(rows)
+    assert task is not None
+    qloop.run_until_complete(until(lambda: batches.progress is not None and batches.progress.total == 10))
+    window.close()
+    qloop.run_until_complete(until(task.done, limit=10))
+    assert task.result() is None  # stopped: no report, and nothing raised into the closed window
+    (record,) = list_batches(run_root)
+    assert record["status"] == "interrupted"
+    assert len(read_row_results(Path(record["batch_dir"]))) < 10
+    assert [t for t in asyncio.all_tasks(qloop) if not t.done()] == []
