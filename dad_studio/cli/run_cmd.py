@@ -117,7 +117,7 @@ def main(args: argparse.Namespace) -> int:
 
     trusted = bool(args.trust) or is_trusted(flow_path)
     if not trusted:
-        uses = code_uses(component)
+        uses = code_uses(component, flow_path=flow_path)
         if uses:
             print(f"dad-studio run: {refusal_message(flow_path, uses)}", file=sys.stderr)
             return EXIT_USAGE

@@ -48,14 +48,34 @@ def _uses_python(text: str) -> bool:
         return False  # a broken template fails its node anyway, and runs nothing
 
 
-def code_uses(component: ComponentDefinition, registry: NodeTypeRegistry | None = None) -> list[str]:
+def code_uses(
+    component: ComponentDefinition,
+    registry: NodeTypeRegistry | None = None,
+    flow_path: Path | None = None,
+) -> list[str]:
     """Every place the flow would run code: `<path> (<type> node)` for node types that run code,
     `<path>: py: expression in <setting>` for Python expressions, in the order of the definition.
 
-    Inline subflow and loop bodies are searched; `ref` subflows are checked when they load."""
+    Inline subflow and loop bodies are searched, and with `flow_path`, the files `ref` subflows
+    name (each relative to the file that names it, as the engine loads them). A ref that cannot be
+    loaded is skipped here: it fails its node when the run reaches it, and runs nothing."""
     registry = registry if registry is not None else default_registry()
-    root = component.id or "root"
     found: list[str] = []
+    seen: set[Path] = set()
+    if flow_path is not None:
+        seen.add(Path(flow_path).resolve())
+    _scan(component, component.id or "root", registry, flow_path, found, seen)
+    return found
+
+
+def _scan(
+    component: ComponentDefinition,
+    root: str,
+    registry: NodeTypeRegistry,
+    flow_path: Path | None,
+    found: list[str],
+    seen: set[Path],
+) -> None:
     for name, value in component.variables.items():
         for where, text in _strings(value, f"variables.{name}"):
             if _uses_python(text):
@@ -74,7 +94,27 @@ def code_uses(component: ComponentDefinition, registry: NodeTypeRegistry | None 
                 for where, text in _strings(value, f"variables.{name}"):
                     if _uses_python(text):
                         found.append(f"{path}: py: expression in {where}")
-    return found
+        ref = node.settings.get("ref") if node.type == "subflow" else None
+        if isinstance(ref, str) and flow_path is not None:
+            _scan_ref(ref, path, registry, flow_path, found, seen)
+
+
+def _scan_ref(
+    ref: str, path: str, registry: NodeTypeRegistry, base_file: Path, found: list[str], seen: set[Path]
+) -> None:
+    target = Path(base_file).parent / ref
+    try:
+        resolved = target.resolve()
+    except (OSError, RuntimeError):
+        return
+    if resolved in seen:
+        return  # a cycle, or a file already searched
+    seen.add(resolved)
+    from dad_studio.fileformat import load_ref
+
+    loaded = load_ref(base_file, ref, registry=registry, resolve_refs=False)
+    if loaded.component is not None:
+        _scan(loaded.component, path, registry, target, found, seen)
 
 
 def refusal_message(flow_path: Path, uses: list[str]) -> str:

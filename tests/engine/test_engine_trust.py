@@ -149,3 +149,33 @@ def test_telemetry_options_reach_the_settings() -> None:
     off = observability_settings(build_parser().parse_args(["run", "f.dad.json", "--no-telemetry"]))
     assert off == {"enabled": False}
     assert observability_settings(build_parser().parse_args(["run", "f.dad.json"])) is None
+
+
+def test_code_in_a_ref_subflow_two_folders_away_is_found_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """main/flow.dad.json -> ../lib/a.dad.json -> deep/b.dad.json (relative to lib/), where the command is."""
+    (tmp_path / "lib" / "deep").mkdir(parents=True)
+
+    def doc(root: dict[str, Any]) -> str:
+        return json.dumps({"format": "dad-flow", "schema_version": SCHEMA_VERSION, "root": root})
+
+    (tmp_path / "lib" / "deep" / "b.dad.json").write_text(
+        doc({"id": "b", "nodes": {"sh": {"type": "command", "settings": {"commands": ["echo hi"]}}}})
+    )
+    (tmp_path / "lib" / "a.dad.json").write_text(
+        doc({"id": "a", "nodes": {"inner": {"type": "subflow", "settings": {"ref": "deep/b.dad.json"}}}})
+    )
+    flow = _write(
+        tmp_path / "main",
+        {"id": "demo", "nodes": {"outer": {"type": "subflow", "settings": {"ref": "../lib/a.dad.json"}}}},
+    )
+    component = loads_flow(flow.read_bytes()).component
+    assert component is not None
+    assert code_uses(component, flow_path=flow) == ["demo.outer.inner.sh (command node)"]
+    runs = tmp_path / "runs"
+    assert main(["run", str(flow), "--run-root", str(runs)]) == 2
+    assert "demo.outer.inner.sh (command node)" in capsys.readouterr().err and not runs.exists()
+    assert main(["run", str(flow), "--run-root", str(runs), "--trust", "--no-telemetry", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["nodes"]["demo.outer.inner.sh"] == "completed"
