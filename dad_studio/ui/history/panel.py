@@ -22,6 +22,7 @@ from typing import Any
 from PySide6 import QtCore, QtWidgets
 
 from dad_studio.runs import RunIndex
+from dad_studio.runs.index import RunRow
 from dad_studio.runs.retention import apply_retention
 from dad_studio.ui.history.table import COLUMNS, RunFilterProxy, RunTableModel
 
@@ -37,7 +38,7 @@ SINCE = (("Any time", None), ("Last hour", 3600.0), ("Last 24 hours", 86400.0), 
 
 class _Bridge(QtCore.QObject):
     listed = QtCore.Signal(object, object, object)
-    """(run root, manifests or None, error text or None), emitted from the worker thread."""
+    """(run root, index rows or None, error text or None), emitted from the worker thread."""
 
 
 class HistoryPanel(QtWidgets.QWidget):
@@ -197,19 +198,19 @@ class HistoryPanel(QtWidgets.QWidget):
             self.watcher.removePaths(self.watcher.directories())
         self.run_root = run_root
         if run_root is None:
-            self.model.set_manifests([])
+            self.model.set_rows([])
             self.timer.stop()
             self.catch_up.stop()
             self._update_count()
             return
-        manifests: list[dict[str, Any]] = []
+        rows: list[RunRow] = []
         if (run_root / "index.sqlite").exists():
             try:
                 with RunIndex(run_root) as index:
-                    manifests = index.list(refresh=False)  # as indexed: the worker catches up
+                    rows = index.rows()  # as indexed: the worker catches up
             except sqlite3.Error:
-                manifests = []
-        self.model.set_manifests(manifests)
+                rows = []
+        self.model.set_rows(rows)
         self._update_count()
         if run_root.is_dir():
             self.watcher.addPath(str(run_root))
@@ -244,15 +245,15 @@ class HistoryPanel(QtWidgets.QWidget):
         self._retention_pending = False
         return self.retention_rules()
 
-    def _on_listed(self, root: Path, manifests: list[dict[str, Any]] | None, error: str | None) -> None:
+    def _on_listed(self, root: Path, rows: list[RunRow] | None, error: str | None) -> None:
         if root != self.run_root:
             return  # listed for a root we left meanwhile
         if error is not None:
             self.status_message.emit(f"Run history: {error}")
-        if manifests is not None:
+        if rows is not None:
             t0 = time.perf_counter()
             selected = [str(m["run_id"]) for m in self.selected_manifests()]
-            self.model.set_manifests(manifests)
+            self.model.set_rows(rows)
             if selected and not self.table.selectionModel().hasSelection():
                 self.select_runs(selected)  # the model was reset (runs came or went)
             self.last_refresh_ms = (time.perf_counter() - t0) * 1000
@@ -426,16 +427,14 @@ class HistoryPanel(QtWidgets.QWidget):
         self.wait_idle()
 
 
-def _list(
-    root: Path, retention: tuple[int | None, float | None] | None
-) -> tuple[list[dict[str, Any]] | None, str | None]:
-    """List a run root through its index (any thread: the connection is opened here)."""
+def _list(root: Path, retention: tuple[int | None, float | None] | None) -> tuple[list[RunRow] | None, str | None]:
+    """List a run root through its index, refreshed (any thread: the connection is opened here)."""
     if not root.is_dir():
         return [], None
     try:
         if retention is not None and (retention[0] is not None or retention[1] is not None):
             apply_retention(root, *retention)
         with RunIndex(root) as index:
-            return index.list(), None
+            return index.rows(refresh=True), None
     except (sqlite3.Error, OSError) as exc:
         return None, f"cannot list {root}: {exc}"

@@ -9,14 +9,16 @@ per column (`SORT_ROLE`), never the text shown, so durations and costs sort as n
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from typing import Any
 
 from PySide6 import QtCore, QtGui
 
+from dad_studio.runs.index import RunRow
 from dad_studio.ui.canvas.items import RUN_COLOURS
 from dad_studio.ui.run.session import format_duration
 
-__all__ = ["COLUMNS", "RUN_ID_ROLE", "SORT_ROLE", "RunFilterProxy", "RunTableModel", "started_at"]
+__all__ = ["COLUMNS", "RUN_ID_ROLE", "SORT_ROLE", "RunFilterProxy", "RunTableModel", "row_from_manifest", "started_at"]
 
 _NO_PARENT = QtCore.QModelIndex()
 _DISPLAY = int(QtCore.Qt.ItemDataRole.DisplayRole.value)
@@ -82,69 +84,146 @@ def _usage(manifest: dict[str, Any], key: str) -> float | None:
     return _number(usage.get(key, usage.get("tokens") if key == "total_tokens" else None))
 
 
+def _parse_ts(value: Any) -> _dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = _dt.datetime.fromisoformat(value)  # reads a trailing Z since Python 3.11
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=_dt.UTC)
+
+
+def row_from_manifest(m: dict[str, Any]) -> RunRow:
+    """A listed manifest as the index's light row (ROW_FIELDS), for callers that hold manifests."""
+    usage = m.get("usage")
+    tokens = _usage(m, "total_tokens")
+    return (
+        m.get("run_id"),
+        m.get("root_component_id"),
+        m.get("flow_file"),
+        m.get("status"),
+        m.get("started_at"),
+        m.get("ended_at"),
+        _number(m.get("duration_ms")),
+        _number(usage.get("cost")) if isinstance(usage, dict) else None,
+        tokens,
+        m.get("start_hierarchy_path"),
+        m.get("previous_run_id"),
+        m,
+    )
+
+
+# positions in a RunRow (dad_studio.runs.index.ROW_FIELDS)
+_ID, _ROOT, _FILE, _STATUS, _START, _END, _DURATION, _COST, _TOKENS, _START_PATH, _PREVIOUS, _MANIFEST = range(12)
+
+
 class RunTableModel(QtCore.QAbstractTableModel):
-    """Rows: run manifests (newest first as listed); columns: COLUMNS."""
+    """Rows: the index's light run rows (`RunIndex.rows()`), newest first unless sorted otherwise.
+
+    Nothing is computed per run up front: a row's texts are made the first time the view asks for
+    them (a 1,000-run root shows ~25 rows), a column's sort keys when it is sorted or filtered on,
+    and a run's manifest (JSON) only when it is selected.
+    """
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
-        self.manifests: list[dict[str, Any]] = []
+        self.rows: list[RunRow] = []
         self._rows: dict[str, int] = {}
-        self._display: list[tuple[Any, ...]] = []
-        self._sort: list[tuple[Any, ...]] = []
+        self._display: list[tuple[str, ...] | None] = []
+        self._keys: dict[int, list[Any]] = {}
+        self._manifests: dict[str, dict[str, Any]] = {}
         self.sort_key: tuple[int, QtCore.Qt.SortOrder] | None = None
 
     # -- filling -----------------------------------------------------------------------------------
 
-    def set_manifests(self, manifests: list[dict[str, Any]]) -> None:
-        ids = [str(m.get("run_id")) for m in manifests]
+    def set_rows(self, rows: list[RunRow]) -> None:
+        ids = [str(r[_ID]) for r in rows]
         if len(ids) == len(self._rows) and all(run_id in self._rows for run_id in ids):
-            for run_id, manifest in zip(ids, manifests, strict=True):  # same runs: update rows in place
+            for run_id, row in zip(ids, rows, strict=True):  # same runs: update rows in place
                 i = self._rows[run_id]
-                if manifest != self.manifests[i]:
-                    self.manifests[i] = manifest
-                    self._display[i], self._sort[i] = self._cells(manifest)
+                if row != self.rows[i]:
+                    self.rows[i] = row
+                    self._display[i] = None
+                    for column, keys in self._keys.items():
+                        keys[i] = self._sort_value(row, column)
+                    self._manifests.pop(run_id, None)
                     self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
             return
         self.beginResetModel()
-        self.manifests = list(manifests)
-        self._rows = {run_id: i for i, run_id in enumerate(ids)}
-        cells = [self._cells(m) for m in manifests]
-        self._display = [c[0] for c in cells]
-        self._sort = [c[1] for c in cells]
-        self.endResetModel()
+        self.rows = list(rows)
+        self._keys = {}
+        self._manifests = {}
         if self.sort_key is not None:
-            self.sort(*self.sort_key)
+            self._sort_rows(*self.sort_key)
+        self._display = [None] * len(self.rows)
+        self._rows = {str(r[_ID]): i for i, r in enumerate(self.rows)}
+        self.endResetModel()
+
+    def set_manifests(self, manifests: list[dict[str, Any]]) -> None:
+        """The same from manifests (`RunIndex.list()`)."""
+        self.set_rows([row_from_manifest(m) for m in manifests])
+
+    # -- values ------------------------------------------------------------------------------------
+
+    def display(self, i: int) -> tuple[str, ...]:
+        cells = self._display[i]
+        if cells is None:
+            cells = self._display[i] = self._texts(self.rows[i])
+        return cells
 
     @staticmethod
-    def _cells(m: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-        start = started_at(m)
-        duration = duration_ms(m)
-        cost = _usage(m, "cost")
-        tokens = _usage(m, "total_tokens")
-        display = (
-            str(m.get("run_id") or ""),
-            flow_name(m),
-            str(m.get("status") or ""),
+    def _texts(r: RunRow) -> tuple[str, ...]:
+        start = _parse_ts(r[_START])
+        duration = _row_duration(r)
+        cost, tokens = r[_COST], r[_TOKENS]
+        return (
+            str(r[_ID] or ""),
+            str(r[_ROOT] or r[_FILE] or ""),
+            str(r[_STATUS] or ""),
             local_text(start) if start else "",
             format_duration(duration),
             f"{cost:.4f}" if cost is not None else "",
             f"{tokens:.0f}" if tokens is not None else "",
-            str(m.get("start_hierarchy_path") or ("resume" if m.get("previous_run_id") else "")),
+            str(r[_START_PATH] or ("resume" if r[_PREVIOUS] else "")),
         )
-        sort = (
-            display[0],
-            display[1].lower(),
-            display[2],
-            start.timestamp() if start else 0.0,
-            duration if duration is not None else -1.0,
-            cost if cost is not None else -1.0,
-            tokens if tokens is not None else -1.0,
-            display[7],
-        )
-        return display, sort
+
+    @staticmethod
+    def _sort_value(r: RunRow, column: int) -> Any:
+        if column == 0:
+            return str(r[_ID] or "")
+        if column == 1:
+            return str(r[_ROOT] or r[_FILE] or "").lower()
+        if column == 2:
+            return str(r[_STATUS] or "")
+        if column == 3:
+            start = _parse_ts(r[_START])
+            return start.timestamp() if start else 0.0
+        if column == 4:
+            duration = _row_duration(r)
+            return duration if duration is not None else -1.0
+        if column in (5, 6):
+            value = r[_COST if column == 5 else _TOKENS]
+            return float(value) if value is not None else -1.0
+        return str(r[_START_PATH] or ("resume" if r[_PREVIOUS] else ""))
+
+    def sort_values(self, column: int) -> list[Any]:
+        """The sort key of every row for one column (made once, kept in step with the rows)."""
+        keys = self._keys.get(column)
+        if keys is None:
+            keys = self._keys[column] = [self._sort_value(r, column) for r in self.rows]
+        return keys
 
     def manifest(self, row: int) -> dict[str, Any]:
-        return self.manifests[row]
+        """The run's listed manifest (parsed on first use)."""
+        r = self.rows[row]
+        run_id = str(r[_ID])
+        cached = self._manifests.get(run_id)
+        if cached is None:
+            raw = r[_MANIFEST]
+            cached = raw if isinstance(raw, dict) else _manifest_of(r)
+            self._manifests[run_id] = cached
+        return cached
 
     def row_of(self, run_id: str) -> int | None:
         return self._rows.get(run_id)
@@ -152,7 +231,7 @@ class RunTableModel(QtCore.QAbstractTableModel):
     # -- Qt model ----------------------------------------------------------------------------------
 
     def rowCount(self, parent: QtCore.QModelIndex | QtCore.QPersistentModelIndex = _NO_PARENT) -> int:
-        return 0 if parent.isValid() else len(self.manifests)
+        return 0 if parent.isValid() else len(self.rows)
 
     def columnCount(self, parent: QtCore.QModelIndex | QtCore.QPersistentModelIndex = _NO_PARENT) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
@@ -168,44 +247,88 @@ class RunTableModel(QtCore.QAbstractTableModel):
         if row < 0:
             return None
         if role == _DISPLAY:
-            return self._display[row][column]
+            return self.display(row)[column]
         if role == SORT_ROLE:
-            return self._sort[row][column]
+            return self.sort_values(column)[row]
         if role == RUN_ID_ROLE:
-            return self._display[row][0]
+            return str(self.rows[row][_ID] or "")
         if role == _FOREGROUND and column == 2:
-            colour = STATUS_COLOURS.get(self._display[row][2])
-            return QtGui.QBrush(QtGui.QColor(colour)) if colour else None
+            colour = STATUS_COLOURS.get(str(self.rows[row][_STATUS] or ""))
+            return _brush(colour) if colour else None
         if role == _ALIGN and column in (4, 5, 6):
             return _RIGHT
         if role == _TOOLTIP and column == 0:
-            m = self.manifests[row]
-            previous = m.get("previous_run_id")
-            return f"{m.get('run_id')}\n{m.get('flow_file') or ''}" + (f"\nfrom {previous}" if previous else "")
+            r = self.rows[row]
+            previous = r[_PREVIOUS]
+            return f"{r[_ID]}\n{r[_FILE] or ''}" + (f"\nfrom {previous}" if previous else "")
         return None
 
     def sort(self, column: int, order: QtCore.Qt.SortOrder = QtCore.Qt.SortOrder.AscendingOrder) -> None:
         """Sort in Python with a key (one pass), not through Qt's comparisons calling data() per pair."""
-        if not 0 <= column < len(COLUMNS) or not self.manifests:
+        if not 0 <= column < len(COLUMNS):
+            return
+        self.sort_key = (column, order)
+        if not self.rows:
             return
         self.layoutAboutToBeChanged.emit()
         before = self.persistentIndexList()
         old_rows = [i.row() for i in before]
-        order_ = sorted(
-            range(len(self.manifests)),
-            key=lambda i: (self._sort[i][column], self._sort[i][0]),
-            reverse=order == QtCore.Qt.SortOrder.DescendingOrder,
-        )
-        self.manifests = [self.manifests[i] for i in order_]
+        order_ = self._sort_rows(column, order)
         self._display = [self._display[i] for i in order_]
-        self._sort = [self._sort[i] for i in order_]
-        self._rows = {d[0]: i for i, d in enumerate(self._display)}
+        self._rows = {str(r[_ID]): i for i, r in enumerate(self.rows)}
         where = {old: new for new, old in enumerate(order_)}
         self.changePersistentIndexList(
             before, [self.index(where[r], i.column()) for r, i in zip(old_rows, before, strict=True)]
         )
         self.layoutChanged.emit()
-        self.sort_key = (column, order)
+
+    def _sort_rows(self, column: int, order: QtCore.Qt.SortOrder) -> list[int]:
+        """Reorder `rows` (and the sort keys made so far); returns the old row of each new row."""
+        keys = self.sort_values(column)
+        ids = self.sort_values(0)
+        order_ = sorted(
+            range(len(self.rows)),
+            key=lambda i: (keys[i], ids[i]),
+            reverse=order == QtCore.Qt.SortOrder.DescendingOrder,
+        )
+        self.rows = [self.rows[i] for i in order_]
+        self._keys = {c: [k[i] for i in order_] for c, k in self._keys.items()}
+        return order_
+
+
+_BRUSHES: dict[str, QtGui.QBrush] = {}
+
+
+def _brush(colour: str) -> QtGui.QBrush:
+    brush = _BRUSHES.get(colour)
+    if brush is None:
+        brush = _BRUSHES[colour] = QtGui.QBrush(QtGui.QColor(colour))
+    return brush
+
+
+def _row_duration(r: RunRow) -> float | None:
+    """From the index, else from the run's timestamps (a run killed before writing its duration)."""
+    value = r[_DURATION]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    start, end = _parse_ts(r[_START]), _parse_ts(r[_END])
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds() * 1000
+
+
+def _manifest_of(r: RunRow) -> dict[str, Any]:
+    raw = r[_MANIFEST]
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            return value
+    return {"run_id": r[_ID], "root_component_id": r[_ROOT], "flow_file": r[_FILE], "status": r[_STATUS],
+            "started_at": r[_START], "ended_at": r[_END], "previous_run_id": r[_PREVIOUS],
+            "start_hierarchy_path": r[_START_PATH]}  # fmt: skip
 
 
 class RunFilterProxy(QtCore.QSortFilterProxyModel):
@@ -219,6 +342,7 @@ class RunFilterProxy(QtCore.QSortFilterProxyModel):
         """Unix time: runs started before it are hidden."""
         self.min_duration_ms: float | None = None
         self.max_cost: float | None = None
+        self._active = False
         self.setSortRole(SORT_ROLE)
         self.setDynamicSortFilter(False)
 
@@ -249,21 +373,31 @@ class RunFilterProxy(QtCore.QSortFilterProxyModel):
             self.min_duration_ms = min_duration_ms  # type: ignore[assignment]
         if max_cost is not False:
             self.max_cost = max_cost  # type: ignore[assignment]
+        self._active = self.active()
         self.endFilterChange(QtCore.QSortFilterProxyModel.Direction.Rows)
+
+    def active(self) -> bool:
+        """Whether any filter is set."""
+        return bool(self.flow_text or self.status) or any(
+            v is not None for v in (self.since, self.min_duration_ms, self.max_cost)
+        )
 
     def filterAcceptsRow(
         self, source_row: int, source_parent: QtCore.QModelIndex | QtCore.QPersistentModelIndex
     ) -> bool:
+        if not self._active:
+            return True  # no filter: one call per row on every reset, kept trivial
         model = self.sourceModel()
         assert isinstance(model, RunTableModel)
-        display = model._display[source_row]
-        sort = model._sort[source_row]
-        if self.flow_text and self.flow_text not in sort[1] and self.flow_text not in display[0].lower():
+        row = model.rows[source_row]
+        if self.flow_text and (
+            self.flow_text not in model.sort_values(1)[source_row] and self.flow_text not in str(row[_ID]).lower()
+        ):
             return False
-        if self.status and display[2] != self.status:
+        if self.status and str(row[_STATUS] or "") != self.status:
             return False
-        if self.since is not None and sort[3] < self.since:
+        if self.since is not None and model.sort_values(3)[source_row] < self.since:
             return False
-        if self.min_duration_ms is not None and sort[4] < self.min_duration_ms:
+        if self.min_duration_ms is not None and model.sort_values(4)[source_row] < self.min_duration_ms:
             return False
-        return not (self.max_cost is not None and sort[5] > self.max_cost)
+        return not (self.max_cost is not None and model.sort_values(5)[source_row] > self.max_cost)
