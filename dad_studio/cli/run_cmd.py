@@ -30,7 +30,13 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("run", help="run a flow file headless", description=__doc__)
     p.add_argument("flow_file", type=Path, help="a *.dad.json file")
-    p.add_argument("--var", action="append", default=[], metavar="K=V", help="override a root variable")
+    p.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="override a variable of the root component (text; JSON when its declared default is not text)",
+    )
     p.add_argument("--input", action="append", default=[], metavar="NODE=JSON", help="static input for a node")
     p.add_argument("--inputs", type=Path, metavar="FILE.json", help="static inputs: {node id or path: input}")
     p.add_argument("--run-root", type=Path, help="where run folders go (default <project>/runs)")
@@ -40,7 +46,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted or failed run")
     p.add_argument("--durability", choices=("process", "power"), default="process")
     p.add_argument("--non-interactive", action="store_true", help="never prompt; missing input ends with exit 3")
-    p.add_argument("--trust", action="store_true", help="allow command/python nodes and py: expressions")
+    p.add_argument(
+        "--trust",
+        action="store_true",
+        help="allow command/python nodes and py: expressions for this run (`dad-studio trust FOLDER` remembers)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.add_argument("--no-records", dest="records", action="store_false", help="keep no run folder")
     p.add_argument("--no-telemetry", dest="telemetry", action="store_false", help="write no traces, metrics or logs")
