@@ -20,7 +20,8 @@ import qasync
 from pydantic import BaseModel, ConfigDict
 from PySide6 import QtCore, QtWidgets
 
-from dad_studio.model import NodeType, default_registry
+from dad_studio.fileformat import save_flow
+from dad_studio.model import FlowDefinition, NodeType, default_registry
 from dad_studio.nodes.base import NodeContext, NodeOutput
 from dad_studio.runs import read_run
 from dad_studio.ui.main_window import MainWindow
@@ -394,3 +395,18 @@ def test_project_dirs(tmp_path: Path) -> None:
     loose = tmp_path / "elsewhere" / "b.dad.json"
     assert project_dirs(loose, tmp_path / "x") == (tmp_path / "elsewhere", tmp_path / "elsewhere" / "runs")
     assert project_dirs(None, tmp_path / "x") == (tmp_path / "x", tmp_path / "x" / "runs")
+
+
+def test_bad_project_settings_refuse_the_run_with_a_message(studio: MainWindow, tmp_path: Path) -> None:
+    """A broken dad-studio.json is reported in the status bar; nothing runs and nothing is written."""
+    project = tmp_path / "proj"
+    (project / "flows").mkdir(parents=True)
+    (project / "dad-studio.json").write_text("{not json")
+    flow = FlowDefinition(id="f")
+    flow.node("a", type="noop")
+    target = project / "flows" / "f.dad.json"
+    save_flow(target, flow)
+    assert studio.open_file(target)
+    assert studio.runs.start_run() is None
+    assert "dad-studio.json" in studio.statusBar().currentMessage()
+    assert not (project / "runs").exists()

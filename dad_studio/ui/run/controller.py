@@ -21,6 +21,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from dad_studio.engine import FlowRunner, InputRequest, RunContext
 from dad_studio.engine.trust import is_trusted
+from dad_studio.fileformat.project import ProjectError
 from dad_studio.ui.run.artifacts import ArtifactBrowser
 from dad_studio.ui.run.canvas_status import CanvasRunOverlay, component_path
 from dad_studio.ui.run.context_panel import ContextPanel
@@ -190,7 +191,11 @@ class RunController(QtCore.QObject):
         component = type(live).model_validate(live.model_dump(by_alias=True))
         root_id = component.id or "root"
         flow_path = Path(doc.path).resolve() if doc.path is not None else None
-        project_root, run_root = project_dirs(flow_path, self.fallback_root())
+        try:
+            project_root, run_root = project_dirs(flow_path, self.fallback_root(), strict=True)
+        except ProjectError as exc:
+            self.win.show_status(f"Cannot run: {exc}")
+            return None
         if previous is not None:
             run_root = Path(previous.run_dir).parent
         rc = RunContext(

@@ -14,30 +14,33 @@ from pathlib import Path
 from typing import Any
 
 from dad_studio.engine import InputRequest, RunResult
+from dad_studio.fileformat.project import DEFAULT_RUN_ROOT, ProjectError, find_project_root
+from dad_studio.fileformat.project import project_dirs as fileformat_project_dirs
 from dad_studio.model import ComponentDefinition
 from dad_studio.runs.state import RunState
 
 __all__ = ["LogRow", "PendingInput", "RunSession", "format_duration", "log_rows", "project_dirs"]
 
-FLOWS_DIR = "flows"
 LogRow = tuple[str, str, str, str]
 """(time, level, hierarchy path, message)"""
 
 
-def project_dirs(flow_path: Path | None, fallback: Path) -> tuple[Path, Path]:
-    """(project root, run root) for a flow file.
+def project_dirs(flow_path: Path | None, fallback: Path, *, strict: bool = False) -> tuple[Path, Path]:
+    """(project root, run root) for a flow file: the rule the CLI uses too
+    (dad_studio.fileformat.project). An untitled flow runs under `fallback/runs`.
 
-    A file under a `flows/` folder belongs to the project that holds that folder, so its runs go to
-    `<project>/runs` (projects/all_nodes/flows/x.dad.json -> projects/all_nodes/runs); any other file
-    keeps its runs next to it (`<folder>/runs`). An untitled flow runs under `fallback/runs`.
+    A broken `dad-studio.json` raises ProjectError when `strict` (starting a run must not guess where
+    records go); views that only look for runs fall back to the project's default `runs` folder.
     """
     if flow_path is None:
         return fallback, fallback / "runs"
-    flow_path = flow_path.resolve()
-    for parent in flow_path.parents:
-        if parent.name == FLOWS_DIR:
-            return parent.parent, parent.parent / "runs"
-    return flow_path.parent, flow_path.parent / "runs"
+    try:
+        return fileformat_project_dirs(flow_path)
+    except ProjectError:
+        if strict:
+            raise
+        root = find_project_root(flow_path)
+        return root, root / DEFAULT_RUN_ROOT
 
 
 def format_duration(ms: float | None) -> str:
