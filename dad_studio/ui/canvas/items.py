@@ -23,6 +23,10 @@ BADGE_SIZE = 16.0
 
 NODE_ITEM_TYPE = QtWidgets.QGraphicsItem.UserType + 1
 EDGE_ITEM_TYPE = QtWidgets.QGraphicsItem.UserType + 2
+_FLAG = QtWidgets.QGraphicsItem.GraphicsItemFlag
+NODE_FLAGS = _FLAG.ItemIsSelectable | _FLAG.ItemIsMovable
+"""Made once: combining PySide6 enum flags costs Python enum calls, per node at 5,000 nodes."""
+DEVICE_CACHE = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
 
 
 @dataclass
@@ -104,8 +108,33 @@ RUN_LABELS = {"waiting_input": "waiting for input"}
 TAIL_HEIGHT = 34.0
 
 
-class NodeItem(QtWidgets.QGraphicsItem):
-    """A node of the document. `node_id` is the document's stable id (never NodeGraphQt's)."""
+_PORTS: dict[int, tuple[NodeType | None, list[Port], list[Port]]] = {}
+
+
+def _split_ports(node_type: NodeType | None) -> tuple[list[Port], list[Port]]:
+    """(inputs, outputs) of a type, computed once per type (the lists are shared, never mutated)."""
+    cached = _PORTS.get(id(node_type))
+    if cached is not None and cached[0] is node_type:
+        return cached[1], cached[2]
+    ports: tuple[Port, ...] = node_type.ports if node_type is not None else ()
+    if node_type is None:  # unknown (plugin missing): still editable, still connectable
+        from dad_studio.model.node_types import STANDARD_PORTS
+
+        ports = STANDARD_PORTS
+    inputs = [p for p in ports if p.direction == "in"]
+    outputs = [p for p in ports if p.direction == "out"]
+    _PORTS[id(node_type)] = (node_type, inputs, outputs)
+    return inputs, outputs
+
+
+class NodeItem(QtWidgets.QGraphicsRectItem):
+    """A node of the document. `node_id` is the document's stable id (never NodeGraphQt's).
+
+    A QGraphicsRectItem only so that `boundingRect()` is Qt's own (the rect, no pen): Qt asks for it
+    ~10 times per node while building and indexing, and a Python override costs a call each time.
+    Moves are reported by whoever moves a node (`moved()`): an `itemChange` override would be called
+    from C++ for every flag, z, scene and position change (~12 per node while building).
+    """
 
     palette: Palette = DARK
 
@@ -115,13 +144,7 @@ class NodeItem(QtWidgets.QGraphicsItem):
         self.type_id = type_id
         self.node_type = node_type
         self.description = description
-        ports: tuple[Port, ...] = node_type.ports if node_type is not None else ()
-        if node_type is None:  # unknown (plugin missing): still editable, still connectable
-            from dad_studio.model.node_types import STANDARD_PORTS
-
-            ports = STANDARD_PORTS
-        self.inputs = [p for p in ports if p.direction == "in"]
-        self.outputs = [p for p in ports if p.direction == "out"]
+        self.inputs, self.outputs = _split_ports(node_type)
         self.has_body = bool(node_type and node_type.has_body)
         self.problem_severity: str | None = None
         self.problem_text = ""
@@ -133,23 +156,22 @@ class NodeItem(QtWidgets.QGraphicsItem):
         self.run_phase = 0
         rows = max(len(self.outputs), len(self.inputs), 1)
         self._rect = QtCore.QRectF(0, 0, NODE_WIDTH, HEADER_HEIGHT + rows * ROW_HEIGHT + 8)
-        self.setFlags(
-            QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-            | QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIsMovable
-            | QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges
-        )
+        self.setPen(QtCore.Qt.PenStyle.NoPen)  # the bounding rect is exactly setRect's
+        self._set_bounds()
+        self.setFlags(NODE_FLAGS)
         self.setZValue(1)
         self.setAcceptHoverEvents(False)
         # painting text and rounded shapes in software costs ~1.5 ms a node per frame here; a
         # device-coordinate pixmap is made only for nodes actually shown, and makes panning a blit
-        self.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setCacheMode(DEVICE_CACHE)
 
     def type(self) -> int:
         return NODE_ITEM_TYPE
 
-    def boundingRect(self) -> QtCore.QRectF:
-        below = TAIL_HEIGHT + 4 if self.run_tail else 1
-        return self._rect.adjusted(-PORT_RADIUS - 1, -BADGE_SIZE / 2, PORT_RADIUS + 1, below)
+    def _set_bounds(self) -> None:
+        """The painted area: ports stick out at the sides, the badge above, the run pill and tail below."""
+        below = TAIL_HEIGHT + 4 if self.run_tail else 8  # 8: the run pill overhangs (any status)
+        self.setRect(self._rect.adjusted(-PORT_RADIUS - 1, -BADGE_SIZE / 2, PORT_RADIUS + 1, below))
 
     def shape(self) -> QtGui.QPainterPath:
         path = QtGui.QPainterPath()
@@ -169,7 +191,7 @@ class NodeItem(QtWidgets.QGraphicsItem):
         return QtCore.QPointF(NODE_WIDTH, HEADER_HEIGHT / 2)
 
     def port_scene_pos(self, port_name: str) -> QtCore.QPointF:
-        return self.mapToScene(self.port_pos(port_name))
+        return self.pos() + self.port_pos(port_name)  # nodes are never rotated, scaled or parented
 
     def port_at(self, scene_pos: QtCore.QPointF) -> Port | None:
         local = self.mapFromScene(scene_pos)
@@ -187,11 +209,17 @@ class NodeItem(QtWidgets.QGraphicsItem):
         """
         if (status, text, tail) == (self.run_status, self.run_text, self.run_tail):
             return
-        if bool(tail) != bool(self.run_tail):
-            self.prepareGeometryChange()
+        grows = bool(tail) != bool(self.run_tail)
+        recolour = status != self.run_status
         self.run_status, self.run_text, self.run_tail = status, text, tail
+        if grows:
+            self._set_bounds()
         if repaint:
             self.update()
+        if recolour:  # far out (overview.py) a node is its status colour; text and tail are not shown
+            overview = getattr(self.scene(), "overview", None)
+            if overview is not None:
+                overview.node_changed(self, repaint=repaint)
 
     def advance_run_phase(self) -> None:
         """One animation step of a running / waiting node (marching border)."""
@@ -206,11 +234,23 @@ class NodeItem(QtWidgets.QGraphicsItem):
 
     # -- Qt hooks ----------------------------------------------------------------------------------
 
-    def itemChange(self, change: QtWidgets.QGraphicsItem.GraphicsItemChange, value: object) -> object:
-        if change == QtWidgets.QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
-            for edge in self.edges:
-                edge.update_path()
-        return super().itemChange(change, value)
+    def moved(self) -> None:
+        """After a change of position: edges follow, the far-zoom overview regroups."""
+        for edge in self.edges:
+            edge.update_path()
+        overview = getattr(self.scene(), "overview", None)
+        if overview is not None:
+            overview.node_changed(self, moved=True)
+
+    def mouseMoveEvent(self, event: QtWidgets.QGraphicsSceneMouseEvent) -> None:
+        """Qt drags every selected movable item with the one under the mouse: all of them moved."""
+        scene = self.scene()
+        before = {item: item.pos() for item in scene.selectedItems() if isinstance(item, NodeItem)}
+        before.setdefault(self, self.pos())
+        super().mouseMoveEvent(event)
+        for item, pos in before.items():
+            if item.pos() != pos:
+                item.moved()
 
     def paint(
         self,
@@ -328,6 +368,12 @@ class NodeItem(QtWidgets.QGraphicsItem):
             )
 
 
+_EDGE_PENS: dict[tuple[int, str | None, str], tuple[QtGui.QPen, tuple[int, int], Palette]] = {}
+"""Pen and overview style of each kind of edge per palette: made once, not per edge (enum calls)."""
+_STROKER = QtGui.QPainterPathStroker()
+_STROKER.setWidth(10)
+
+
 class EdgeItem(QtWidgets.QGraphicsPathItem):
     """An edge; its pen tells the condition (success solid, error red dashed, always grey dotted)."""
 
@@ -342,6 +388,7 @@ class EdgeItem(QtWidgets.QGraphicsPathItem):
         target.edges.append(self)
         self.run_state: str | None = None
         """`taken`, `dead` or `pending` in the run shown on the canvas (dad_studio.ui.run)."""
+        self._shape: QtGui.QPainterPath | None = None
         self.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(0)
         self.apply_style()
@@ -358,6 +405,13 @@ class EdgeItem(QtWidgets.QGraphicsPathItem):
 
     def apply_style(self) -> None:
         pal = self.palette
+        kind = (id(pal), self.edge.port, self.edge.on)
+        cached = _EDGE_PENS.get(kind)
+        if cached is not None and cached[2] is pal:
+            self.setPen(cached[0])
+            self.style_key = cached[1]
+            self._report()
+            return
         if self.edge.port == "true":
             pen = QtGui.QPen(pal.true, 2)
         elif self.edge.port == "false":
@@ -372,11 +426,22 @@ class EdgeItem(QtWidgets.QGraphicsPathItem):
             pen.setStyle(QtCore.Qt.PenStyle.DashLine)
         pen.setCosmetic(False)
         self.setPen(pen)
+        self.style_key = (pen.color().rgba(), int(pen.style().value))
+        """(colour, pen style) as ints: the far-zoom overview groups edges by it."""
+        _EDGE_PENS[kind] = (pen, self.style_key, pal)
+        self._report()
 
     def set_run_state(self, state: str | None) -> None:
         if state != self.run_state:
             self.run_state = state
             self.update()
+            self._report()
+
+    def _report(self) -> None:
+        """Tell the scene's far-zoom overview (overview.py) that this edge looks different now."""
+        overview = getattr(self.scene(), "overview", None)
+        if overview is not None:
+            overview.edge_changed(self)
 
     def detach(self) -> None:
         for node in (self.source, self.target):
@@ -386,12 +451,18 @@ class EdgeItem(QtWidgets.QGraphicsPathItem):
     def update_path(self) -> None:
         start = self.source.port_scene_pos(self.source_port)
         end = self.target.port_scene_pos("in")
+        self._shape = None
         self.setPath(bezier(start, end))
+        self._report()
 
     def shape(self) -> QtGui.QPainterPath:
-        stroker = QtGui.QPainterPathStroker()
-        stroker.setWidth(10)
-        return stroker.createStroke(self.path())
+        """A 10-unit band around the curve, easy to click; made once per path.
+
+        Qt asks for it for the bounding rect too (QGraphicsPathItem with a wide pen), once per path.
+        """
+        if self._shape is None:
+            self._shape = _STROKER.createStroke(self.path())
+        return self._shape
 
     def paint(
         self,

@@ -13,6 +13,9 @@ from PySide6 import QtCore, QtWidgets
 from dad_studio.model import Comment, ComponentDefinition, EdgeDefinition, NodeDefinition, NodeTypeRegistry
 from dad_studio.ui.canvas.backdrop import CommentItem, RectCallback, TextCallback
 from dad_studio.ui.canvas.items import EdgeItem, NodeItem
+from dad_studio.ui.canvas.overview import Overview
+
+NO_CONTENTS = QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
 
 GRID = 20
 
@@ -34,6 +37,9 @@ class CanvasScene(QtWidgets.QGraphicsScene):
         self.on_comment_rect: RectCallback | None = None
         self.on_comment_text: TextCallback | None = None
         """Set by the CanvasWidget: every comment item reports finished resizes and text edits here."""
+        self.overview = Overview(self)
+        """Paints every node and edge at once when the view is zoomed far out (overview.py)."""
+        self.selectionChanged.connect(self.overview.selection_changed)
         self.setSceneRect(-5000, -5000, 10000, 10000)
 
     # -- building ----------------------------------------------------------------------------------
@@ -42,6 +48,7 @@ class CanvasScene(QtWidgets.QGraphicsScene):
         """Replace every item with the component's nodes and edges (batch: no index while adding)."""
         self.clear_items()
         self.setItemIndexMethod(QtWidgets.QGraphicsScene.ItemIndexMethod.NoIndex)
+        self.overview.quiet = True  # one repaint at the end, not one per item
         for index, (node_id, node) in enumerate(component.nodes.items()):
             pos = component.layout.get(node_id)
             if pos is None:  # never laid out: a simple grid keeps it visible
@@ -52,7 +59,9 @@ class CanvasScene(QtWidgets.QGraphicsScene):
         for comment in component.comments:
             self.add_comment(comment)
         self.setItemIndexMethod(QtWidgets.QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        self.overview.quiet = False
         self.grow_rect()
+        self.update()
 
     def grow_rect(self) -> None:
         """Keep room around the items so that panning past the edge works."""
@@ -61,6 +70,7 @@ class CanvasScene(QtWidgets.QGraphicsScene):
 
     def clear_items(self) -> None:
         self.clear()
+        self.overview.reset()
         self.nodes.clear()
         self.edges.clear()
         self.comments.clear()
@@ -68,8 +78,12 @@ class CanvasScene(QtWidgets.QGraphicsScene):
     def add_node(self, node_id: str, node: NodeDefinition, pos: tuple[float, float]) -> NodeItem:
         item = NodeItem(node_id, self.registry.get(node.type), node.type, node.description)
         item.setPos(float(pos[0]), float(pos[1]))
+        if self.overview.active:
+            item.setFlag(NO_CONTENTS)
+            item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.NoCache)
         self.addItem(item)
         self.nodes[node_id] = item
+        self.overview.node_changed(item, moved=True)
         return item
 
     def remove_node(self, node_id: str) -> None:
@@ -79,6 +93,7 @@ class CanvasScene(QtWidgets.QGraphicsScene):
         for edge in list(item.edges):
             self.remove_edge(edge.edge)
         self.removeItem(item)
+        self.overview.node_removed(item)
 
     def rename_node(self, old: str, new: str) -> None:
         item = self.nodes.pop(old, None)
@@ -101,8 +116,11 @@ class CanvasScene(QtWidgets.QGraphicsScene):
         if source is None or target is None or edge_key(edge) in self.edges:
             return None
         item = EdgeItem(edge, source, target)
+        if self.overview.active:
+            item.setFlag(NO_CONTENTS)
         self.addItem(item)
         self.edges[edge_key(edge)] = item
+        self.overview.edge_changed(item)
         return item
 
     def remove_edge(self, edge: EdgeDefinition) -> None:
@@ -110,11 +128,30 @@ class CanvasScene(QtWidgets.QGraphicsScene):
         if item is not None:
             item.detach()
             self.removeItem(item)
+            self.overview.edge_removed(item)
+
+    def set_far(self, far: bool) -> None:
+        """Zoomed out past overview.FAR_ZOOM (CanvasView): the overview paints, items paint nothing.
+
+        Items keep their geometry, so clicks, box selection and drags work the same; only Qt's
+        per-item paint calls (the cost of a far-zoom repaint) go away. Near, nodes cache their
+        pixmap (a pan is then a blit); far, the overview is cheaper than any cache.
+        """
+        self.overview.set_active(far)
+        cache = QtWidgets.QGraphicsItem.CacheMode
+        mode = cache.NoCache if far else cache.DeviceCoordinateCache
+        for item in self.nodes.values():
+            item.setFlag(NO_CONTENTS, far)
+            item.setCacheMode(mode)
+        for edge in self.edges.values():
+            edge.setFlag(NO_CONTENTS, far)
+        self.update()
 
     def move_node(self, node_id: str, x: float, y: float) -> None:
         item = self.nodes.get(node_id)
         if item is not None and (item.x(), item.y()) != (x, y):
             item.setPos(x, y)
+            item.moved()
 
     def add_comment(self, comment: Comment) -> CommentItem:
         item = CommentItem(comment)

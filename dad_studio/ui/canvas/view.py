@@ -9,8 +9,9 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from dad_studio.ui.canvas.backdrop import CommentItem
-from dad_studio.ui.canvas.items import Palette, bezier
-from dad_studio.ui.canvas.scene import GRID, CanvasScene, NodeItem
+from dad_studio.ui.canvas.items import NodeItem, Palette, bezier
+from dad_studio.ui.canvas.overview import FAR_ZOOM
+from dad_studio.ui.canvas.scene import GRID, CanvasScene
 
 NODE_TYPE_MIME = "application/x-dad-node-type"
 """Mime type of a palette drag: the node type id as UTF-8."""
@@ -74,18 +75,21 @@ class CanvasView(QtWidgets.QGraphicsView):
         self.zoom_changed.emit()
 
     def _update_item_cache(self) -> None:
-        """Cache node pixmaps only when zoomed in: far out a node is one rect, cheaper than a cache."""
-        cached = self.transform().m11() >= 0.35
+        """Near: nodes paint themselves from a pixmap cache. Far: the scene's overview paints them all.
+
+        `_cached` is None after a rebuild (new items): the policy is then applied to every item.
+        """
+        cached = self.transform().m11() >= FAR_ZOOM
         if cached == self._cached:
             return
         self._cached = cached
-        mode = (
-            QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
-            if cached
-            else QtWidgets.QGraphicsItem.CacheMode.NoCache
-        )
-        for item in self.canvas_scene.nodes.values():
-            item.setCacheMode(mode)
+        self.canvas_scene.set_far(not cached)
+
+    def drawForeground(self, painter: QtGui.QPainter, rect: QtCore.QRectF | QtCore.QRect) -> None:
+        """Far out, every node and edge in a few draw calls (overview.py); near, the items paint."""
+        overview = self.canvas_scene.overview
+        if overview.active:
+            overview.paint(painter)
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -97,7 +101,7 @@ class CanvasView(QtWidgets.QGraphicsView):
         if self.fit_pending:
             self.fit()
 
-    def drawBackground(self, painter: QtGui.QPainter, rect: QtCore.QRectF) -> None:
+    def drawBackground(self, painter: QtGui.QPainter, rect: QtCore.QRectF | QtCore.QRect) -> None:
         pal = self.palette_colours
         if pal is None:
             super().drawBackground(painter, rect)

@@ -1,0 +1,297 @@
+"""Far-zoom painting of a whole scene in a handful of draw calls (level of detail for big flows).
+
+Why: with every node fitted in view, a 2,000-node flow has ~4,000 items on screen, and Qt calls
+each item's Python `paint()` in turn; that dispatch alone costs ~20 us an item, so a repaint took
+80-110 ms (bench/canvas_bench.py) and a live run repainting the canvas stalled the UI. Far out, a
+node is a filled box and an edge a thin line anyway, so below `FAR_ZOOM` the view gives every node
+and edge the `ItemHasNoContents` flag (Qt then skips them when painting but still hit-tests,
+selects and moves them) and paints this overview once in `drawForeground`: edges grouped by pen as
+one cached QPainterPath per group, nodes grouped by colour as one `drawRects` call per group.
+
+The groups are kept incrementally: items report their changes (`node_changed`, `edge_changed`,
+removals, selection) and only those are regrouped at the next paint, so a run updating a few nodes
+costs O(changed), and the repaint request covers only the changed items' rectangles.
+"""
+
+from __future__ import annotations
+
+import shiboken6
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from dad_studio.ui.canvas.items import RUN_COLOURS, EdgeItem, NodeItem
+
+CHUNK = 128
+"""Edges per cached path: small enough to remake quickly, big enough to keep draw calls few."""
+FAR_ZOOM = 0.35
+"""Below this scale the scene is painted by the overview (the same threshold as NodeItem.paint's plain box)."""
+OUTLINE_ZOOM = 0.12
+"""Below this scale a node box is only its fill: a 1-pixel border would cover a 3-pixel-high box."""
+
+NodeKey = tuple[int, bool]
+"""(fill colour rgba, selected)."""
+EdgeKey = tuple[int, int, str]
+"""(colour rgba, pen style, run state: taken / dead / selected / '')."""
+
+
+_RUN_RGBA = {status: QtGui.QColor(colour).rgba() for status, colour in RUN_COLOURS.items()}
+_SOLID = int(QtCore.Qt.PenStyle.SolidLine.value)
+
+
+def node_key(item: NodeItem, header: int) -> NodeKey:
+    """`header`: the theme's plain node colour (rgba), for a node without a known run status."""
+    status = item.run_status
+    return (_RUN_RGBA.get(status, header) if status else header), item.isSelected()
+
+
+def edge_key(edge: EdgeItem) -> EdgeKey:
+    if edge.isSelected():
+        return edge.palette.selected.rgba(), _SOLID, "selected"
+    state = edge.run_state if edge.run_state in ("taken", "dead") else ""
+    return (*edge.style_key, state)
+
+
+class Overview:
+    """The nodes and edges of one CanvasScene as colour groups, painted together when zoomed far out."""
+
+    def __init__(self, scene: QtWidgets.QGraphicsScene) -> None:
+        self.scene = scene
+        self.active = False
+        """True while the view is zoomed out past FAR_ZOOM: items paint nothing, the view paints this."""
+        self.quiet = False
+        """Set while the scene is built: changes are grouped but one repaint follows at the end."""
+        self._node_key: dict[NodeItem, NodeKey] = {}
+        self._node_rect: dict[NodeItem, QtCore.QRectF] = {}
+        self._node_groups: dict[NodeKey, dict[NodeItem, QtCore.QRectF]] = {}
+        self._node_lists: dict[NodeKey, list[QtCore.QRectF]] = {}
+        self._edge_key: dict[EdgeItem, EdgeKey] = {}
+        self._edge_serial: dict[EdgeItem, int] = {}
+        self._next_serial = 0
+        self._edge_groups: dict[tuple[EdgeKey, int], dict[EdgeItem, None]] = {}
+        """(style, chunk) -> edges: a run moving edges between styles remakes small paths only."""
+        self._edge_paths: dict[tuple[EdgeKey, int], QtGui.QPainterPath] = {}
+        self._dirty_nodes: set[NodeItem] = set()
+        """Nodes whose colour may have changed; `_moved_nodes` also need a new box."""
+        self._moved_nodes: set[NodeItem] = set()
+        self._removed_nodes: set[NodeItem] = set()
+        self._dirty_edges: set[EdgeItem] = set()
+        self._removed_edges: set[EdgeItem] = set()
+        self._repaint_asked = False
+        self._selected: set[QtWidgets.QGraphicsItem] = set()
+        self._selection_dirty = False
+        self._palette: object = None
+        """NodeItem.palette the groups were made with; a theme switch regroups everything."""
+
+    # -- change reports (cheap: the work happens at the next paint) ---------------------------------
+
+    def set_active(self, active: bool) -> None:
+        """Switched by CanvasScene.set_far; a repaint asked for while inactive may never have come."""
+        self.active = active
+        self._repaint_asked = False
+
+    def reset(self) -> None:
+        """Forget every item (the scene was cleared)."""
+        for table in (self._node_key, self._node_rect, self._node_groups, self._node_lists):
+            table.clear()
+        for other in (self._edge_key, self._edge_serial, self._edge_groups, self._edge_paths):
+            other.clear()
+        self._next_serial = 0
+        for pending in (self._dirty_nodes, self._moved_nodes, self._removed_nodes):
+            pending.clear()
+        self._dirty_edges.clear()
+        self._removed_edges.clear()
+        self._selected.clear()
+        self._selection_dirty = False
+        self._repaint_asked = False
+
+    def _repaint(self) -> None:
+        """Ask once for a repaint of the whole view: the overview's paint costs the same for any
+        region (it draws every group, clipped), so one request per paint is all that is needed."""
+        if self.active and not self.quiet and not self._repaint_asked:
+            self._repaint_asked = True
+            self.scene.update()
+
+    def node_changed(self, item: NodeItem, *, moved: bool = False, repaint: bool = True) -> None:
+        """The node was added (`moved`), moved (`moved`) or its colour (run status) changed.
+
+        `repaint=False`: regroup at the next paint but do not ask for one (a change that the caller
+        knows cannot be seen now, see NodeItem.set_run_state).
+        """
+        (self._moved_nodes if moved else self._dirty_nodes).add(item)
+        if repaint:
+            self._repaint()
+
+    def node_removed(self, item: NodeItem) -> None:
+        self._removed_nodes.add(item)
+        self._repaint()
+
+    def edge_changed(self, edge: EdgeItem) -> None:
+        """The edge was added or its path, pen, run state or selection changed."""
+        self._dirty_edges.add(edge)
+        self._repaint()
+
+    def edge_removed(self, edge: EdgeItem) -> None:
+        self._removed_edges.add(edge)
+        self._repaint()
+
+    def selection_changed(self) -> None:
+        """Connected to the scene's selectionChanged (emitted per item: the diff waits for the paint)."""
+        if not self._selection_dirty:
+            self._selection_dirty = True
+            # a closing scene deselects its items from its C++ destructor: nothing to repaint then
+            if shiboken6.isValid(self.scene):  # type: ignore[no-untyped-call]
+                self._repaint()
+
+    def restyle(self) -> None:
+        """Every colour may have changed (theme switch)."""
+        self._dirty_nodes.update(self._node_key)
+        self._dirty_edges.update(self._edge_key)
+        self._repaint()
+
+    # -- grouping -------------------------------------------------------------------------------------
+
+    def _sync(self) -> None:
+        if NodeItem.palette is not self._palette:
+            self._palette = NodeItem.palette
+            self._dirty_nodes.update(self._node_key)
+            self._dirty_edges.update(self._edge_key)
+        if self._selection_dirty:
+            self._selection_dirty = False
+            now = set(self.scene.selectedItems())
+            for item in now ^ self._selected:
+                if isinstance(item, NodeItem):
+                    self._dirty_nodes.add(item)
+                elif isinstance(item, EdgeItem):
+                    self._dirty_edges.add(item)
+            self._selected = now
+        if self._dirty_nodes or self._moved_nodes or self._removed_nodes:
+            self._sync_nodes()
+        if self._dirty_edges or self._removed_edges:
+            self._sync_edges()
+
+    def _sync_nodes(self) -> None:
+        """Move changed nodes between colour groups: a few dict operations a node."""
+        dirty, self._dirty_nodes = self._dirty_nodes, set()
+        moved, self._moved_nodes = self._moved_nodes, set()
+        removed, self._removed_nodes = self._removed_nodes, set()
+        keys, rects, groups = self._node_key, self._node_rect, self._node_groups
+        touched: set[NodeKey] = set()
+        for item in removed:
+            old = keys.pop(item, None)
+            rects.pop(item, None)
+            if old is not None:
+                groups[old].pop(item, None)
+                touched.add(old)
+        header = NodeItem.palette.header.rgba()
+        for item in dirty | moved:
+            if item in removed:
+                continue
+            old = keys.get(item)
+            key = node_key(item, header)
+            if old is None or item in moved:
+                rect = rects[item] = item._rect.translated(item.pos())
+            elif key == old:
+                continue
+            else:
+                rect = rects[item]
+            if old is not None:
+                groups[old].pop(item, None)
+                touched.add(old)
+            keys[item] = key
+            groups.setdefault(key, {})[item] = rect
+            touched.add(key)
+        for key in touched:
+            group = groups.get(key)
+            if group:
+                self._node_lists[key] = list(group.values())
+            else:
+                groups.pop(key, None)
+                self._node_lists.pop(key, None)
+
+    def _sync_edges(self) -> None:
+        """Regroup changed edges; only the chunks they left or joined get their path made again."""
+        dirty, self._dirty_edges = self._dirty_edges, set()
+        removed, self._removed_edges = self._removed_edges, set()
+        touched: set[tuple[EdgeKey, int]] = set()
+        for edge in dirty | removed:
+            serial = self._edge_serial.get(edge)
+            if serial is None:
+                serial = self._edge_serial[edge] = self._next_serial
+                self._next_serial += 1
+            chunk = serial // CHUNK
+            old = self._edge_key.pop(edge, None)
+            if old is not None:
+                self._edge_groups[old, chunk].pop(edge, None)
+                touched.add((old, chunk))
+            if edge in removed:
+                self._edge_serial.pop(edge, None)
+                continue
+            key = edge_key(edge)
+            self._edge_key[edge] = key
+            self._edge_groups.setdefault((key, chunk), {})[edge] = None
+            touched.add((key, chunk))
+        for group in touched:
+            members = self._edge_groups.get(group)
+            if not members:
+                self._edge_groups.pop(group, None)
+                self._edge_paths.pop(group, None)
+                continue
+            path = QtGui.QPainterPath()
+            for edge in members:
+                path.addPath(edge.path())
+            self._edge_paths[group] = path
+
+    # -- painting -------------------------------------------------------------------------------------
+
+    def paint(self, painter: QtGui.QPainter, *, outline: bool | None = None) -> None:
+        """Paint every node and edge in scene coordinates (the painter maps scene to device).
+
+        `outline`: draw node borders; by default only when a box is big enough on screen for one.
+        """
+        self._repaint_asked = False
+        self._sync()
+        scale = painter.worldTransform().m11()
+        if outline is None:
+            outline = scale >= OUTLINE_ZOOM
+        painter.save()
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
+        painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+        # ordinary edges first, then the run's taken edges, selected on top. Only 1-pixel cosmetic
+        # pens: Qt strokes those with its fast line drawer; a wider one goes through the general
+        # stroker (~10x slower). A thicker line is the same path drawn again one pixel lower.
+        order = {"dead": 0, "": 1, "taken": 2, "selected": 3}
+        pixel = 1 / scale if scale > 0 else 1.0
+        dashes = scale >= OUTLINE_ZOOM  # below that a dash is smaller than a pixel
+        for group in sorted(self._edge_paths, key=lambda g: order[g[0][2]]):
+            (rgba, style, state), _chunk = group
+            colour = QtGui.QColor.fromRgba(rgba)
+            if state == "taken":
+                colour = QtGui.QColor(RUN_COLOURS["running"])
+            elif state == "dead":
+                colour.setAlpha(60)
+            pen = QtGui.QPen(colour, 0)
+            if dashes and state == "":
+                pen.setStyle(QtCore.Qt.PenStyle(style))
+            painter.setPen(pen)
+            path = self._edge_paths[group]
+            painter.drawPath(path)
+            if state in ("taken", "selected"):
+                painter.translate(0, pixel)
+                painter.drawPath(path)
+                painter.translate(0, -pixel)
+        border = NodeItem.palette.border
+        selected_colour = NodeItem.palette.selected
+        for node_group in sorted(self._node_lists, key=lambda k: k[1]):  # selected last, on top
+            fill, selected = node_group
+            painter.setBrush(QtGui.QColor.fromRgba(fill))
+            if selected:
+                pen = QtGui.QPen(selected_colour, 2)
+                pen.setCosmetic(True)
+                painter.setPen(pen)
+            elif outline:
+                pen = QtGui.QPen(border, 1)
+                pen.setCosmetic(True)
+                painter.setPen(pen)
+            else:
+                painter.setPen(QtCore.Qt.PenStyle.NoPen)
+            painter.drawRects(self._node_lists[node_group])  # type: ignore[arg-type]  # QRectF overload
+        painter.restore()
