@@ -3,6 +3,8 @@
 empty.png (new studio), example.png (an example flow), selected.png (a node and its properties),
 problems.png (the problems panel with problems), nested.png (a for_each body opened), light.png,
 comments.png (two canvas comments, saved in the file since schema_version 2).
+big_fit.png (a 2,000-node flow fitted in view, drawn by the far-zoom overview, with run statuses
+and a selection) and big_45.png (the same at 45%, nodes drawn simplified).
 History set (issue 9): history.png (the run history dock), run_step.png (a past run opened in the
 run viewer, stepped to an event), rerun_plan.png (the plan shown before a re-run), compare.png.
 """
@@ -87,6 +89,7 @@ def main(argv: list[str]) -> int:
     shot("light.png")
     win.set_theme("dark")
     comments_shot(win, tmp, shot)
+    big_flow_shots(win, tmp, shot)
     history_shots(app, win, out, tmp)
     win.close()
     return 0
@@ -108,6 +111,45 @@ def comments_shot(win: MainWindow, tmp: Path, shot: Any) -> None:
     win.canvas.scene.clearSelection()
     win.canvas.view.fit()
     shot("comments.png")
+
+
+def big_flow_shots(win: MainWindow, tmp: Path, shot: Any) -> None:
+    """big_fit.png and big_45.png: 2,000 nodes in chains of 20 (bench/canvas_bench.py's shape)."""
+    from dad_studio.fileformat import dumps_flow
+    from dad_studio.model import FlowDefinition
+
+    f = FlowDefinition(id="big")
+    for i in range(2000):
+        f.node(f"n{i}", type="noop")
+        f.layout[f"n{i}"] = ((i % 20) * 240, (i // 20) * 140)
+    f.edges = []
+    for i in range(1, 2000):
+        if i % 20:
+            f.connect(f"n{i - 1}", f"n{i}")
+        elif i >= 20:
+            f.connect(f"n{i - 20}", f"n{i}", on_error=True)
+    path = tmp / "big.dad.json"
+    path.write_bytes(dumps_flow(f))
+    win.open_file(path)
+    scene, view = win.canvas.scene, win.canvas.view
+    for i in range(400):  # what a run in progress looks like (dad_studio.ui.run sets these)
+        scene.nodes[f"n{i}"].set_run_state("completed", "1 ms")
+    for i in range(400, 405):
+        scene.nodes[f"n{i}"].set_run_state("running", "2 s")
+    scene.nodes["n405"].set_run_state("failed", "4 ms")
+    for edge in scene.edges.values():
+        if edge.source.run_status == "completed":
+            edge.set_run_state("taken")
+    scene.select_ids(["n1200", "n1201"])
+    view.fit()
+    shot("big_fit.png")
+    view.resetTransform()
+    view.scale(0.45, 0.45)
+    view.zoom_changed.emit()
+    view.centerOn(scene.nodes["n405"].pos())
+    shot("big_45.png")
+    for item in scene.nodes.values():
+        item.set_run_state(None)
 
 
 def history_shots(app: QtWidgets.QApplication, win: MainWindow, out: Path, tmp: Path) -> None:

@@ -106,6 +106,9 @@ RUN_COLOURS = {
 """Colour of each run status (issue 8): the node border, its status pill and the runs panels."""
 RUN_LABELS = {"waiting_input": "waiting for input"}
 TAIL_HEIGHT = 34.0
+MID_LOD = 0.5
+"""Below this zoom (and above overview.FAR_ZOOM) a node is drawn simplified: square corners, no
+type caption, square ports. The first frame after a zoom step there paints ~200 nodes."""
 
 
 _PORTS: dict[int, tuple[NodeType | None, list[Port], list[Port]]] = {}
@@ -267,13 +270,20 @@ class NodeItem(QtWidgets.QGraphicsRectItem):
             painter.setBrush(QtGui.QColor(RUN_COLOURS[self.run_status]) if self.run_status else pal.header)
             painter.drawRect(self._rect)
             return
+        mid = lod < MID_LOD
+        header = QtCore.QRectF(0, 0, NODE_WIDTH, HEADER_HEIGHT)
         painter.setPen(border)
         painter.setBrush(pal.node)
-        painter.drawRoundedRect(self._rect, 6, 6)
-        header = QtCore.QRectF(0, 0, NODE_WIDTH, HEADER_HEIGHT)
+        if mid:  # corners of 2-3 px: square ones cost a fraction of an antialiased rounded path
+            painter.drawRect(self._rect)
+        else:
+            painter.drawRoundedRect(self._rect, 6, 6)
         painter.setPen(QtCore.Qt.PenStyle.NoPen)
         painter.setBrush(pal.header)
-        painter.drawRoundedRect(header.adjusted(1, 1, -1, 0), 5, 5)
+        if mid:
+            painter.drawRect(header.adjusted(1, 1, -1, 0))
+        else:
+            painter.drawRoundedRect(header.adjusted(1, 1, -1, 0), 5, 5)
         painter.setPen(pal.text)
         font = painter.font()
         font.setPointSizeF(9.0)
@@ -283,6 +293,14 @@ class NodeItem(QtWidgets.QGraphicsRectItem):
         font.setBold(False)
         font.setPointSizeF(7.5)
         painter.setFont(font)
+        if mid:  # the id stays readable; the type caption (3 px high) and port circles do not
+            painter.setPen(QtCore.Qt.PenStyle.NoPen)
+            for port in (*self.inputs, *self.outputs):
+                pos = self.port_pos(port.name)
+                painter.setBrush(getattr(pal, PORT_COLOURS[port.meaning]))
+                painter.drawRect(QtCore.QRectF(pos.x() - PORT_RADIUS, pos.y() - PORT_RADIUS, 12, 12))
+            self._paint_marks(painter, font)
+            return
         painter.setPen(pal.muted)
         caption = self.node_type.title if self.node_type else f"{self.type_id} (unknown type)"
         if self.has_body:
@@ -305,6 +323,11 @@ class NodeItem(QtWidgets.QGraphicsRectItem):
             painter.setPen(pal.muted)
             pos = self.port_pos(self.inputs[0].name)
             painter.drawText(QtCore.QRectF(10, pos.y() - 8, 60, 16), QtCore.Qt.AlignmentFlag.AlignVCenter, "in")
+        self._paint_marks(painter, font)
+
+    def _paint_marks(self, painter: QtGui.QPainter, font: QtGui.QFont) -> None:
+        """Run status and the problem badge, at every zoom where the node paints itself."""
+        pal = self.palette
         if self.run_status is not None:
             self._paint_run(painter, font)
         if self.problem_severity:
