@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from dad_studio.model.definitions import NodeDefinition
@@ -48,13 +49,14 @@ class PreparedNode:
 class ExecutorRegistry:
     """Node types of a run and their executors."""
 
-    __slots__ = ("_executors", "_prepared", "_settings", "node_types")
+    __slots__ = ("_by_content", "_executors", "_prepared", "_settings", "node_types")
 
     def __init__(self, node_types: NodeTypeRegistry | None = None) -> None:
         self.node_types = node_types if node_types is not None else default_registry()
         self._executors: dict[str, Any] = {}
         self._settings: dict[int, tuple[NodeDefinition, BaseModel]] = {}
         self._prepared: dict[int, PreparedNode] = {}
+        self._by_content: dict[tuple[str, bytes], BaseModel] = {}
 
     def prepare(self, node: NodeDefinition) -> PreparedNode:
         """The node's type, validated settings and executor; raises NodeFailure (not cached) when
@@ -91,13 +93,32 @@ class ExecutorRegistry:
         return executor
 
     def settings(self, node: NodeDefinition, node_type: NodeType) -> BaseModel:
-        """The node's validated settings; cached per node definition for the run."""
+        """The node's validated settings; cached per node definition for the run, and shared by the
+        nodes of one type whose settings are equal JSON (a chain of 1,000 alike nodes validates
+        once: pydantic validation costs more than running a no-op node). Settings are read-only
+        to executors (nodes/base.py); a shared instance relies on that."""
         cached = self._settings.get(id(node))
         if cached is not None and cached[0] is node:
             return cached[1]
-        try:
-            settings = node_type.settings_model.model_validate(node.settings)
-        except ValidationError as exc:
-            raise NodeFailure(f"invalid settings for node type {node_type.id!r}: {_format_validation(exc)}")
+        key = _content_key(node_type.id, node.settings)
+        settings = self._by_content.get(key) if key is not None else None
+        if settings is None:
+            try:
+                settings = node_type.settings_model.model_validate(node.settings)
+            except ValidationError as exc:
+                raise NodeFailure(f"invalid settings for node type {node_type.id!r}: {_format_validation(exc)}")
+            if key is not None:
+                self._by_content[key] = settings
         self._settings[id(node)] = (node, settings)
         return settings
+
+
+def _content_key(type_id: str, settings: dict[str, Any]) -> tuple[str, bytes] | None:
+    """(type, settings as canonical JSON), or None when the settings are not plain JSON (a nested
+    body is a model: such nodes are validated each on their own)."""
+    if not settings:
+        return (type_id, b"")
+    try:
+        return (type_id, orjson.dumps(settings, option=orjson.OPT_SORT_KEYS))
+    except (orjson.JSONEncodeError, TypeError):
+        return None

@@ -256,3 +256,22 @@ async def test_the_stream_ends_and_the_records_are_closed(tmp_path: Path) -> Non
     assert types[-1] == "run_completed" and run.result is not None
     assert read_run(run.result.run_dir).manifest["status"] == "completed"  # type: ignore[arg-type]
     assert (run.result.run_dir / "trace" / "spans.jsonl").is_file()  # type: ignore[operator]
+
+
+def test_alike_settings_are_validated_once_per_run() -> None:
+    from dad_studio.engine.registry import ExecutorRegistry
+    from dad_studio.model import NodeDefinition
+
+    registry = ExecutorRegistry()
+    a, b = (
+        NodeDefinition(type="sleep", settings={"seconds": 0.5}),
+        NodeDefinition(type="sleep", settings={"seconds": 0.5}),
+    )
+    c = NodeDefinition(type="sleep", settings={"seconds": 1})
+    assert registry.prepare(a).settings is registry.prepare(b).settings  # equal JSON: one validation
+    assert registry.prepare(c).settings is not registry.prepare(a).settings
+    assert registry.prepare(c).settings.seconds == 1.0  # type: ignore[attr-defined]
+    empty = [NodeDefinition(type="noop") for _ in range(3)]
+    assert len({id(registry.prepare(n).settings) for n in empty}) == 1
+    other_type = NodeDefinition(type="sleep")
+    assert registry.prepare(other_type).settings is not registry.prepare(empty[0]).settings
