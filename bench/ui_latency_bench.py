@@ -3,6 +3,7 @@
 
     python bench/ui_latency_bench.py                  # 1,000-node noop chain, 3 repetitions
     python bench/ui_latency_bench.py --n 2000 --shape mix --reps 5
+    python bench/ui_latency_bench.py --attribute      # + where the UI thread's time went
 
 Offscreen (QT_QPA_PLATFORM=offscreen). Per repetition: the run is started with the real Run action
 in a shown MainWindow (canvas fitted, run panels docked); the gaps between the 5 ms timer's ticks
@@ -114,13 +115,54 @@ async def studio_once(win: Any) -> tuple[float, list[float]]:
     return session.wall_s, [(b - a) * 1000 for a, b in itertools.pairwise(ticks)]
 
 
+ATTRIBUTED = (
+    ("dad_studio.ui.canvas.view", "CanvasView", "drawForeground", "canvas far-zoom paint"),
+    ("dad_studio.ui.run.canvas_status", "CanvasRunOverlay", "_apply_queued", "canvas status batch"),
+    ("dad_studio.ui.run.canvas_status", "CanvasRunOverlay", "refresh_all", "canvas status refresh_all"),
+    ("dad_studio.ui.run.canvas_status", "CanvasRunOverlay", "_animate", "canvas animation tick"),
+    ("dad_studio.ui.run.controller", "RunController", "start_run", "run start (controller)"),
+    ("dad_studio.ui.run.controller", "RunController", "flush", "run event flush (controller)"),
+    ("dad_studio.ui.run.context_panel", "ContextPanel", "rebuild", "context panel rebuild"),
+)
+"""UI-thread functions timed with --attribute (CPU and wall per call): which of them make the gaps."""
+
+
+def attribute(spans: dict[str, list[tuple[float, float]]]) -> None:
+    """Wrap the ATTRIBUTED methods so that each call's (wall ms, CPU ms) lands in `spans`."""
+    import functools
+    import importlib
+
+    for module_name, cls_name, method, label in ATTRIBUTED:
+        cls = getattr(importlib.import_module(module_name), cls_name, None)
+        original = getattr(cls, method, None) if cls is not None else None
+        if original is None:
+            print(f"  (--attribute: {module_name}.{cls_name}.{method} not found)")
+            continue
+
+        @functools.wraps(original)
+        def timed(*a: Any, _original: Any = original, _label: str = label, **k: Any) -> Any:
+            w, c = time.perf_counter(), time.process_time()
+            try:
+                return _original(*a, **k)
+            finally:
+                spans.setdefault(_label, []).append(
+                    ((time.perf_counter() - w) * 1000, (time.process_time() - c) * 1000)
+                )
+
+        setattr(cls, method, timed)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--shape", choices=("chain", "mix"), default="chain")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    parser.add_argument("--attribute", action="store_true", help="time the UI functions in ATTRIBUTED")
     args = parser.parse_args(argv)
+    spans: dict[str, list[tuple[float, float]]] = {}
+    if args.attribute:
+        attribute(spans)
 
     from PySide6 import QtCore, QtWidgets
 
@@ -199,6 +241,13 @@ def main(argv: list[str]) -> int:
         print(
             f"  rep {i}: wall {rep['wall_s']:.3f} s  max {rep['max_gap_ms']:.1f}  p99 {rep['p99_ms']:.1f}  p50 {rep['p50_ms']:.1f}"
         )
+    if spans:
+        print("  UI-thread time by function (all repetitions): calls, max wall / max CPU ms, total CPU ms")
+        for label, calls in sorted(spans.items(), key=lambda kv: -max(c for _, c in kv[1])):
+            print(
+                f"    {label:<30}{len(calls):6d}{max(w for w, _ in calls):9.1f} /{max(c for _, c in calls):6.1f}"
+                f"{sum(c for _, c in calls):10.1f}"
+            )
     if args.json:
         print(json.dumps(summary))
     shutil.rmtree(tmp, ignore_errors=True)

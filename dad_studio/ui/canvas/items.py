@@ -475,7 +475,9 @@ class EdgeItem(QtWidgets.QGraphicsPathItem):
         start = self.source.port_scene_pos(self.source_port)
         end = self.target.port_scene_pos("in")
         self._shape = None
-        self.setPath(bezier(start, end))
+        self.curve = bezier(start, end)
+        """The path as set (`path()` returns a new copy each call; the overview reads this one)."""
+        self.setPath(self.curve)
         self._report()
 
     def shape(self) -> QtGui.QPainterPath:

@@ -20,8 +20,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from dad_studio.ui.canvas.items import RUN_COLOURS, EdgeItem, NodeItem
 
-CHUNK = 128
-"""Edges per cached path: small enough to remake quickly, big enough to keep draw calls few."""
+CHUNK = 32
+"""Edges per cached path: small enough to remake quickly when a run recolours a few edges, big
+enough to keep the draw calls few (2,000 edges: ~60 paths)."""
 FAR_ZOOM = 0.35
 """Below this scale the scene is painted by the overview (the same threshold as NodeItem.paint's plain box)."""
 OUTLINE_ZOOM = 0.12
@@ -29,8 +30,10 @@ OUTLINE_ZOOM = 0.12
 
 NodeKey = tuple[int, bool]
 """(fill colour rgba, selected)."""
-EdgeKey = tuple[int, int, str]
-"""(colour rgba, pen style, run state: taken / dead / selected / '')."""
+EdgeGroup = tuple[int, int, int, int]
+"""(layer, colour rgba, pen style, chunk). Layer 0 is every edge in its own pen (it never changes
+with a run); layers 1-3 are overlays drawn over it: dead (faded), taken (run colour), selected."""
+BASE, DEAD, TAKEN, SELECTED = 0, 1, 2, 3
 
 
 _RUN_RGBA = {status: QtGui.QColor(colour).rgba() for status, colour in RUN_COLOURS.items()}
@@ -43,11 +46,15 @@ def node_key(item: NodeItem, header: int) -> NodeKey:
     return (_RUN_RGBA.get(status, header) if status else header), item.isSelected()
 
 
-def edge_key(edge: EdgeItem) -> EdgeKey:
+def edge_overlay(edge: EdgeItem) -> tuple[int, int, int] | None:
+    """(layer, colour, style) of the overlay drawn over the edge's base line, if any."""
     if edge.isSelected():
-        return edge.palette.selected.rgba(), _SOLID, "selected"
-    state = edge.run_state if edge.run_state in ("taken", "dead") else ""
-    return (*edge.style_key, state)
+        return SELECTED, edge.palette.selected.rgba(), _SOLID
+    if edge.run_state == "taken":
+        return TAKEN, _RUN_RGBA["running"], _SOLID
+    if edge.run_state == "dead":
+        return DEAD, edge.style_key[0], _SOLID
+    return None
 
 
 class Overview:
@@ -63,12 +70,13 @@ class Overview:
         self._node_rect: dict[NodeItem, QtCore.QRectF] = {}
         self._node_groups: dict[NodeKey, dict[NodeItem, QtCore.QRectF]] = {}
         self._node_lists: dict[NodeKey, list[QtCore.QRectF]] = {}
-        self._edge_key: dict[EdgeItem, EdgeKey] = {}
+        self._edge_key: dict[EdgeItem, tuple[EdgeGroup, EdgeGroup | None]] = {}
+        """Edge -> (its base group, its overlay group or None)."""
         self._edge_serial: dict[EdgeItem, int] = {}
         self._next_serial = 0
-        self._edge_groups: dict[tuple[EdgeKey, int], dict[EdgeItem, None]] = {}
-        """(style, chunk) -> edges: a run moving edges between styles remakes small paths only."""
-        self._edge_paths: dict[tuple[EdgeKey, int], QtGui.QPainterPath] = {}
+        self._edge_groups: dict[EdgeGroup, dict[EdgeItem, None]] = {}
+        """Chunks of CHUNK edges (by creation order): a run recolouring edges remakes small paths."""
+        self._edge_paths: dict[EdgeGroup, QtGui.QPainterPath] = {}
         self._dirty_nodes: set[NodeItem] = set()
         """Nodes whose colour may have changed; `_moved_nodes` also need a new box."""
         self._moved_nodes: set[NodeItem] = set()
@@ -211,7 +219,8 @@ class Overview:
         """Regroup changed edges; only the chunks they left or joined get their path made again."""
         dirty, self._dirty_edges = self._dirty_edges, set()
         removed, self._removed_edges = self._removed_edges, set()
-        touched: set[tuple[EdgeKey, int]] = set()
+        groups = self._edge_groups
+        touched: set[EdgeGroup] = set()
         for edge in dirty | removed:
             serial = self._edge_serial.get(edge)
             if serial is None:
@@ -219,25 +228,34 @@ class Overview:
                 self._next_serial += 1
             chunk = serial // CHUNK
             old = self._edge_key.pop(edge, None)
-            if old is not None:
-                self._edge_groups[old, chunk].pop(edge, None)
-                touched.add((old, chunk))
+            new: tuple[EdgeGroup, EdgeGroup | None] | None = None
             if edge in removed:
                 self._edge_serial.pop(edge, None)
-                continue
-            key = edge_key(edge)
-            self._edge_key[edge] = key
-            self._edge_groups.setdefault((key, chunk), {})[edge] = None
-            touched.add((key, chunk))
+            else:
+                overlay = edge_overlay(edge)
+                new = (
+                    (BASE, *edge.style_key, chunk),
+                    (*overlay, chunk) if overlay is not None else None,
+                )
+                self._edge_key[edge] = new
+            for was, now in zip(old or (None, None), new or (None, None), strict=True):
+                if was == now:
+                    continue
+                if was is not None:
+                    groups[was].pop(edge, None)
+                    touched.add(was)
+                if now is not None:
+                    groups.setdefault(now, {})[edge] = None
+                    touched.add(now)
         for group in touched:
-            members = self._edge_groups.get(group)
+            members = groups.get(group)
             if not members:
-                self._edge_groups.pop(group, None)
+                groups.pop(group, None)
                 self._edge_paths.pop(group, None)
                 continue
             path = QtGui.QPainterPath()
             for edge in members:
-                path.addPath(edge.path())
+                path.addPath(edge.curve)
             self._edge_paths[group] = path
 
     # -- painting -------------------------------------------------------------------------------------
@@ -255,26 +273,27 @@ class Overview:
         painter.save()
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
         painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
-        # ordinary edges first, then the run's taken edges, selected on top. Only 1-pixel cosmetic
-        # pens: Qt strokes those with its fast line drawer; a wider one goes through the general
-        # stroker (~10x slower). A thicker line is the same path drawn again one pixel lower.
-        order = {"dead": 0, "": 1, "taken": 2, "selected": 3}
+        # every edge in its own colour, then the overlays: dead (the line erased, drawn faded),
+        # taken, selected. Only 1-pixel cosmetic pens: Qt strokes those with its fast line drawer
+        # (a wider pen goes through the general stroker, ~10x slower); a thicker line is the same
+        # path drawn again one pixel lower.
         pixel = 1 / scale if scale > 0 else 1.0
         dashes = scale >= OUTLINE_ZOOM  # below that a dash is smaller than a pixel
-        for group in sorted(self._edge_paths, key=lambda g: order[g[0][2]]):
-            (rgba, style, state), _chunk = group
+        erase = QtGui.QPen(NodeItem.palette.background, 0)
+        for group in sorted(self._edge_paths):
+            layer, rgba, style, _chunk = group
+            path = self._edge_paths[group]
             colour = QtGui.QColor.fromRgba(rgba)
-            if state == "taken":
-                colour = QtGui.QColor(RUN_COLOURS["running"])
-            elif state == "dead":
+            if layer == DEAD:
+                painter.setPen(erase)
+                painter.drawPath(path)
                 colour.setAlpha(60)
             pen = QtGui.QPen(colour, 0)
-            if dashes and state == "":
+            if dashes and layer == BASE:
                 pen.setStyle(QtCore.Qt.PenStyle(style))
             painter.setPen(pen)
-            path = self._edge_paths[group]
             painter.drawPath(path)
-            if state in ("taken", "selected"):
+            if layer in (TAKEN, SELECTED):
                 painter.translate(0, pixel)
                 painter.drawPath(path)
                 painter.translate(0, -pixel)
