@@ -22,12 +22,16 @@ from .hier import compile_hier, resolve_hier
 from .nodes import ExprForm, HierForm, PyForm, Segment, Text, VarForm
 from .parser import parse
 from .sandbox import Interpreter
+from .sandbox_data import Limits, deep_size
 from .values import to_text
 
 __all__ = ["CompiledTemplate", "Getter", "compile_template", "flat_variables", "python_value", "segment_value"]
 
 Getter = Callable[[Context], Any]
 _FLATTEN_FROM = 3
+_TEXT_LIMIT = Limits().max_len
+"""Items or characters a non-string value may write out as text (the sandbox's ``max_len``)."""
+_FLAT_TEXT = frozenset({int, float, bool, type(None)})
 """Flatten a ChainMap of dicts when a template reads at least this many variables (see below)."""
 
 
@@ -138,7 +142,23 @@ def flat_variables(variables: Mapping[str, Any], reads: int) -> Mapping[str, Any
 
 
 def text_of(value: Any, ctx: Context, pos: int) -> str:
-    """TEMPLATES.md text of a value; a value that cannot be turned into text is a TemplateError."""
+    """TEMPLATES.md text of a value; a value that cannot be turned into text is a TemplateError.
+
+    A container is measured first, counting shared parts every time: a value made by ``evaluate``
+    of ``[[0] * 4000] * 4000`` is two small lists in memory but 48 MB of JSON, and one level more
+    is gigabytes that ``json.dumps`` would build without a pause.
+    """
+    try:
+        size = 0 if type(value) in _FLAT_TEXT else deep_size(value, _TEXT_LIMIT)
+    except ValueError as exc:
+        raise TemplateError(f"cannot turn the value into text: {exc}", ctx.template, pos) from None
+    if size > _TEXT_LIMIT:
+        raise TemplateError(
+            f"cannot turn the value into text: too large, over {_TEXT_LIMIT} items or characters once written "
+            f"out (shared parts count every time they appear); limit {_TEXT_LIMIT}",
+            ctx.template,
+            pos,
+        )
     try:
         return to_text(value)
     except (TypeError, ValueError, RecursionError) as exc:

@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import MissingError, TemplateError, known_names
 from .sandbox_check import node_position
-from .sandbox_data import BoundMethod, Limits, binop, check_format_spec, get_attribute, is_data
+from .sandbox_data import BoundMethod, Limits, binop, check_format_spec, deep_size, get_attribute, is_data
 
 __all__ = ["Interpreter", "Lambda"]
 
@@ -72,6 +72,7 @@ _SAFE_TYPES: dict[str, type] = {
     "tuple": tuple,
 }
 _SAFE_TYPE_SET = frozenset(_SAFE_TYPES.values())
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
 _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Eq: lambda a, b: a == b,
     ast.NotEq: lambda a, b: a != b,
@@ -137,6 +138,23 @@ class Interpreter:
         if self.alloc > self.limits.max_alloc:
             raise self.error("py: expression allocated too much memory")
 
+    def check_deep(self, value: Any, what: str) -> int:
+        """Refuse ``value`` if writing it out (or comparing it) would touch over ``max_len`` items.
+
+        ``len()`` of a list says nothing about ``str()`` of it when its items are shared:
+        ``[[0] * 4000] * 4000`` is cheap to build and 48 MB as text. Returns the deep size.
+        """
+        if type(value) in _SCALAR_TYPES:
+            return len(value) if type(value) is str else 1
+        limit = self.limits.max_len
+        size = deep_size(value, limit)
+        if size > limit:
+            raise self.error(
+                f"py: {what} too large: over {limit} items or characters once written out "
+                f"(shared parts count every time they appear); limit {limit}"
+            )
+        return size
+
     def iterate(self, obj: Any) -> Iterator[Any]:
         """Iterate ``obj`` one counted step per element."""
         if isinstance(obj, Mapping | str | bytes | list | tuple | set | frozenset | range | dict):
@@ -159,7 +177,10 @@ class Interpreter:
     # -- entry points --
     def run(self, tree: ast.Expression) -> Any:
         try:
-            return self.ev(tree.body, {})
+            result = self.ev(tree.body, {})
+            self.node = tree.body
+            self.check_deep(result, "expression result")  # it may be rendered or recorded as JSON next
+            return result
         except TemplateError:
             raise
         except RecursionError:
@@ -207,7 +228,7 @@ class Interpreter:
             result.update(kwargs)
             return result
         if cls is str and args and not isinstance(args[0], str | int | float | bool | None):
-            self.charge(min(len(args[0]), self.limits.max_len) if hasattr(args[0], "__len__") else 1)
+            self.charge(self.check_deep(args[0], "str() argument"))
         return cls(*args, **kwargs)
 
     # -- evaluation --
@@ -340,6 +361,9 @@ class Interpreter:
 
     def ev_FormattedValue(self, node: ast.FormattedValue, env: _Env) -> Any:
         value = self.ev(node.value, env)
+        self.node = node
+        if type(value) not in _SCALAR_TYPES:
+            self.charge(self.check_deep(value, "f-string value"))
         if node.conversion == ord("r"):
             value = repr(value)
         elif node.conversion == ord("a"):

@@ -53,6 +53,7 @@ def make_builtins(interp: Interpreter) -> dict[str, Callable[..., Any]]:
                 if default is _MISSING:
                     raise ValueError(f"{name}() arg is an empty sequence")
                 return default
+            interp.check_deep(items, f"{name}() argument")  # comparing shared deep items is C-speed but unbounded
             return fn(items, key=keyed(key))
 
         return pick
@@ -60,6 +61,7 @@ def make_builtins(interp: Interpreter) -> dict[str, Callable[..., Any]]:
     def sorted_(iterable: Any, *, key: Any = None, reverse: bool = False) -> list[Any]:
         items = interp.materialize(iterable)
         interp.charge(len(items))
+        interp.check_deep(items, "sorted() argument")  # comparing shared deep items is C-speed but unbounded
         return sorted(items, key=keyed(key), reverse=bool(reverse))
 
     def reversed_(seq: Any) -> list[Any]:

@@ -27,7 +27,7 @@ from .sandbox_check import DENIED_ATTRIBUTES
 if TYPE_CHECKING:
     from .sandbox import Interpreter
 
-__all__ = ["BoundMethod", "Limits", "binop", "check_format_spec", "get_attribute", "is_data"]
+__all__ = ["BoundMethod", "Limits", "binop", "check_format_spec", "deep_size", "get_attribute", "is_data"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +70,74 @@ _METHODS: tuple[tuple[type | tuple[type, ...], frozenset[str]], ...] = (
     (float, frozenset({"is_integer"})),
 )
 _SPEC_NUMBER = re.compile(r"\d+")
+_FLAT = frozenset({int, float, bool, type(None), complex})
+_CONTAINERS = (list, tuple, set, frozenset)
+
+
+def deep_size(value: Any, budget: int) -> int:
+    """Items and characters that ``str``/``repr``/JSON of ``value`` would write, up to just past ``budget``.
+
+    A shared object is counted every time it is reached, because that is what a conversion does:
+    ``[[0] * 4000] * 4000`` costs 4,016,000 items here although it holds only two lists, and
+    ``[[[0] * 1000] * 1000] * 1000`` would print as 3 GB. The walk stops as soon as the count
+    passes ``budget``, so checking a bomb costs at most about ``budget`` cheap steps, and a flat
+    list of numbers is counted by one C-level pass over its element types. A container inside
+    itself (only possible in a caller's variables: expressions cannot mutate) raises ValueError,
+    as ``json.dumps`` would.
+    """
+    total = 0
+    stack: list[Any] = [value]
+    open_ids: set[int] = set()  # containers on the path from the root: a repeat there is a cycle
+    while stack:
+        obj = stack.pop()
+        kind = type(obj)
+        if kind is _Leave:
+            open_ids.discard(obj.ident)
+            continue
+        if kind is str or kind is bytes:
+            total += len(obj)
+            continue
+        if kind in _FLAT:
+            total += 1
+            continue
+        if isinstance(obj, _CONTAINERS):
+            items: Any = obj
+        elif isinstance(obj, Mapping):
+            items = [*obj.keys(), *obj.values()] if len(obj) <= budget else obj
+        elif isinstance(obj, BaseModel):
+            items = list(obj.__dict__.values())
+        elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            items = [getattr(obj, f.name, None) for f in dataclasses.fields(obj)]
+        else:
+            total += 1
+            continue
+        total += len(items) + 1
+        if total > budget:
+            return total
+        kinds = set(map(type, items))
+        if kinds <= _FLAT:
+            continue
+        if kinds == {str}:
+            total += sum(map(len, items))
+            if total > budget:
+                return total
+            continue
+        ident = id(obj)
+        if ident in open_ids:
+            raise ValueError("Circular reference detected")
+        open_ids.add(ident)
+        stack.append(_Leave(ident))
+        stack.extend(item for item in items if type(item) not in _FLAT)
+    return total
+
+
+class _Leave:
+    """Marks, on the walk's stack, the point where a container's items are all counted."""
+
+    __slots__ = ("ident",)
+
+    def __init__(self, ident: int) -> None:
+        self.ident = ident
 
 
 def is_data(value: Any) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dad_studio.template import TemplateError, evaluate, references
+from dad_studio.template import TemplateError, evaluate, references, render
 
 V: dict[str, Any] = {"data": {"count": 2}, "text": "abc", "items": [1, 2, 3]}
 
@@ -150,3 +150,50 @@ def test_python_expressions_cannot_change_the_variables() -> None:
     variables: dict[str, Any] = {"items": [3, 1, 2], "data": {"k": 1}}
     assert evaluate("$expr{py: sorted(items)}", variables) == [1, 2, 3]
     assert variables == {"items": [3, 1, 2], "data": {"k": 1}}
+
+
+# Shared references: len() sees a few small lists, str()/JSON writes every copy (review finding:
+# `len(str([[[0]*1000]*1000]*1000))` ran 139 s and built a 3 GB string before the deep count).
+ALIASED_BOMBS = [
+    "len(str([[[0]*1000]*1000]*1000))",
+    "len(str([[0]*4000]*4000))",
+    "len(str({'a': [[0]*4000]*4000}))",
+    "len(str((('x' * 10**6,) * 100,)))",
+    "len(sorted([[[0]*1000]*1000, [[0]*1000]*1000] * 1000))",
+    "max([[[0]*1000]*1000, [[0]*1000]*1000] * 1000)",
+    "len(f'{[[0]*4000]*4000}')",
+    "len(f'{[[0]*4000]*4000!r}')",
+    "[[0]*4000]*4000",
+]
+
+
+@pytest.mark.parametrize("source", ALIASED_BOMBS)
+def test_aliased_nested_bombs_are_refused_within_two_seconds(source: str) -> None:
+    start = time.monotonic()
+    with pytest.raises(TemplateError) as info:
+        evaluate("$expr{py: " + source + "}", V)
+    assert time.monotonic() - start < 2
+    assert "limit 5000000" in info.value.message
+
+
+def test_aliased_bomb_in_a_rendered_py_form_is_refused_within_two_seconds() -> None:
+    start = time.monotonic()
+    with pytest.raises(TemplateError, match="limit 5000000"):
+        render("x $expr{py: [[0]*4000]*4000}", V)
+    assert time.monotonic() - start < 2
+
+
+def test_value_from_evaluate_rendered_as_text_is_measured_deeply() -> None:
+    value = evaluate("$expr{py: [[0]*2000]*2000}", V)  # 4 million items: under the limit
+    assert len(value) == 2000
+    start = time.monotonic()
+    with pytest.raises(TemplateError, match="cannot turn the value into text: too large") as info:
+        render("rows: $var{v}", {"v": [value, value]})  # 8 million once written out
+    assert time.monotonic() - start < 2
+    assert info.value.position == len("rows: ")
+
+
+def test_shared_parts_under_the_limit_still_convert() -> None:
+    assert evaluate("$expr{py: len(str([[0]*100]*100))}", V) == len(str([[0] * 100] * 100))
+    assert evaluate("$expr{py: f'{items}'}", V) == "[1, 2, 3]"
+    assert render("$var{v}", {"v": [[1, 2]] * 3}) == "[[1, 2], [1, 2], [1, 2]]"
