@@ -19,6 +19,7 @@ import importlib.util
 import inspect
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -31,25 +32,41 @@ from dad_studio.nodes.base import NodeContext, NodeFailure, NodeOutput
 from dad_studio.nodes.trust import untrusted_message
 
 _IMPORT_LOCK = threading.Lock()
+_CACHE_SIZE = 64
+_MODULES: OrderedDict[tuple[Path, int, int], ModuleType] = OrderedDict()
+"""Loaded user files by (real path, st_mtime_ns, st_size): an edited file is a new key, so a
+studio session picks up edits to helpers.py on the next run, while an unchanged file is imported
+once. Kept out of ``sys.modules`` so nothing else in the process can reach or pin these modules."""
 
 
 def _load_file(path: Path) -> ModuleType:
-    """Import a file as a module named after its real path (two projects' tools.py never clash)."""
+    """Import a file as a module of its own, cached by its real path and its stat signature."""
     real = path.resolve()
-    name = "dad_user_" + hashlib.sha1(str(real).encode()).hexdigest()[:16] + "_" + real.stem
+    stat = real.stat()
+    key = (real, stat.st_mtime_ns, stat.st_size)
     with _IMPORT_LOCK:
-        if name in sys.modules:
-            return sys.modules[name]
+        module = _MODULES.get(key)
+        if module is not None:
+            _MODULES.move_to_end(key)
+            return module
+        name = "dad_user_" + hashlib.sha1(str(real).encode()).hexdigest()[:16] + "_" + real.stem
         spec = importlib.util.spec_from_file_location(name, real)
         if spec is None or spec.loader is None:
             raise NodeFailure(f"cannot import {path}: not a Python file")
         module = importlib.util.module_from_spec(spec)
+        # Registered only while its body runs: dataclasses, typing and pickle-at-import look the
+        # module up by name then; afterwards the entry goes, so an older copy never shadows an edit.
         sys.modules[name] = module
         try:
             spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[name]
-            raise
+        finally:
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
+        for stale in [k for k in _MODULES if k[0] == real]:
+            del _MODULES[stale]
+        _MODULES[key] = module
+        while len(_MODULES) > _CACHE_SIZE:
+            _MODULES.popitem(last=False)
         return module
 
 

@@ -190,3 +190,39 @@ def test_input_bad_settings():
         InputSettings(fields={"c": {"type": "choice"}})
     with pytest.raises(ValidationError):
         InputSettings(fields={"c": {"type": "date"}})
+
+
+async def test_edited_file_is_reloaded_on_the_next_run(make_ctx, tmp_path):
+    import os
+
+    tool = tmp_path / "edited.py"
+    tool.write_text("COUNT = [0]\ndef f():\n    COUNT[0] += 1\n    return {'v': 'old', 'n': COUNT[0]}\n")
+    assert (await py(make_ctx(), "edited.py:f")).outcome == {"v": "old", "n": 1}
+    assert (await py(make_ctx(), "edited.py:f")).outcome == {"v": "old", "n": 2}  # unchanged: imported once
+    before = tool.stat().st_mtime_ns
+    tool.write_text("COUNT = [0]\ndef f():\n    COUNT[0] += 1\n    return {'v': 'new', 'n': COUNT[0]}\n")
+    os.utime(tool, ns=(before + 10**9, before + 10**9))  # same size: the mtime alone must tell
+    assert (await py(make_ctx(), "edited.py:f")).outcome == {"v": "new", "n": 1}
+
+
+async def test_same_named_files_in_two_folders_do_not_collide(tmp_path):
+    import sys
+
+    from dad_studio.nodes.python_call import resolve_callable
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "helpers.py").write_text(f"def who():\n    return {{'flow': {name!r}}}\n")
+    who_a = resolve_callable("helpers.py:who", tmp_path / "a")
+    who_b = resolve_callable("helpers:who", tmp_path / "b")
+    assert (who_a(), who_b()) == ({"flow": "a"}, {"flow": "b"})
+    assert who_a.__module__ not in sys.modules and who_b.__module__ not in sys.modules
+
+
+async def test_user_dataclass_module_loads(make_ctx, tmp_path):
+    (tmp_path / "dc.py").write_text(
+        "from __future__ import annotations\nimport dataclasses\n"
+        "@dataclasses.dataclass\nclass P:\n    x: int\n"
+        "def f():\n    return dataclasses.asdict(P(3))\n"
+    )
+    assert (await py(make_ctx(), "dc.py:f")).outcome == {"x": 3}
