@@ -23,6 +23,8 @@ from dad_studio.ui.run.panel_base import RunPanel
 
 ENTRY_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
 PREVIEW_BYTES = 512 * 1024
+IMAGE_PREVIEW_LIMIT = 32 * 1024 * 1024
+"""Images are decoded whole (a cut image is a broken one); bigger ones are only offered to Open."""
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".svg", ".webp"}
 REFRESH_MS = 1000
 REFRESH_ON = ("artifact_written", "run_completed")
@@ -73,11 +75,19 @@ def scan(run_dir: Path) -> list[Entry]:
 
 
 def read_preview(file: Path) -> tuple[str, Any]:
-    """(kind, content) for the preview: image bytes, markdown, json, diff or text."""
+    """(kind, content) for the preview: image bytes, markdown, json, diff or text.
+
+    Reads at most PREVIEW_BYTES of any text-like file (an artifact can be gigabytes) and a whole
+    image only up to IMAGE_PREVIEW_LIMIT; a larger image gets a "too large" line instead.
+    """
     suffix = file.suffix.lower()
-    data = file.read_bytes()[:PREVIEW_BYTES]
-    if suffix in IMAGE_SUFFIXES:
-        return "image", data
+    with file.open("rb") as stream:
+        if suffix in IMAGE_SUFFIXES:
+            size = os.fstat(stream.fileno()).st_size
+            if size > IMAGE_PREVIEW_LIMIT:
+                return "text", f"{file.name}: too large to preview ({size / 1e6:,.0f} MB) — Open"
+            return "image", stream.read()
+        data = stream.read(PREVIEW_BYTES)
     text = data.decode("utf-8", "replace")
     if suffix in (".md", ".markdown"):
         return "markdown", text
