@@ -176,3 +176,49 @@ def test_nodes_added_while_zoomed_out_paint_nothing_and_show(canvas: CanvasWidge
     assert item.flags() & NO_CONTENTS
     image = render(canvas)
     assert colour_at(canvas, image, node_centre(item)) == NodeItem.palette.header
+
+
+def window_colours(canvas: CanvasWidget, image: QtGui.QImage, scene_pos: QtCore.QPointF) -> set[int]:
+    """rgb of the 3x3 pixels around a scene point (a 1-pixel line may fall either side of it)."""
+    centre = canvas.view.mapFromScene(scene_pos)
+    return {image.pixelColor(centre + QtCore.QPoint(dx, dy)).rgb() for dx in (-1, 0, 1) for dy in (-1, 0, 1)}
+
+
+def test_taken_dead_and_selected_edges_are_drawn_over_their_line(canvas: CanvasWidget) -> None:
+    scene = canvas.scene
+    edge = next(e for e in scene.edges.values() if e.edge.source == "n3" and e.edge.target == "n4")
+    middle = edge.curve.pointAtPercent(0.5)  # between the two boxes: only the edge is drawn there
+    success = NodeItem.palette.success.rgb()
+    assert success in window_colours(canvas, render(canvas), middle)
+    edge.set_run_state("taken")
+    colours = window_colours(canvas, render(canvas), middle)
+    assert QtGui.QColor(RUN_COLOURS["running"]).rgb() in colours and success not in colours
+    edge.set_run_state("dead")
+    colours = window_colours(canvas, render(canvas), middle)
+    assert success not in colours and QtGui.QColor(RUN_COLOURS["running"]).rgb() not in colours
+    assert colours - {NodeItem.palette.background.rgb()}  # faded, not erased
+    edge.set_run_state(None)
+    edge.setSelected(True)
+    colours = window_colours(canvas, render(canvas), middle)
+    assert NodeItem.palette.selected.rgb() in colours
+
+
+def test_theme_switch_recolours_the_overview(canvas: CanvasWidget) -> None:
+    from dad_studio.ui.canvas.items import DARK, LIGHT
+
+    item = canvas.scene.nodes["n12"]
+    render(canvas)
+    canvas.set_palette(LIGHT)
+    try:
+        image = render(canvas)
+        assert colour_at(canvas, image, node_centre(item)) == LIGHT.header
+        assert colour_at(canvas, image, item.pos() + QtCore.QPointF(92, 110)) == LIGHT.background
+    finally:
+        canvas.set_palette(DARK)
+
+
+def test_run_pill_is_inside_the_node_bounds() -> None:
+    """The pill overhangs the box by 7 units: outside the bounds it was cut off by the item cache."""
+    item = NodeItem("a", default_registry().get("noop"), "noop")
+    item.set_run_state("completed", "1 ms")
+    assert item.boundingRect().bottom() >= item._rect.bottom() + 7

@@ -130,16 +130,17 @@ class CanvasScene(QtWidgets.QGraphicsScene):
             self.removeItem(item)
             self.overview.edge_removed(item)
 
-    def set_far(self, far: bool) -> None:
+    def set_far(self, far: bool, *, cache: bool = True) -> None:
         """Zoomed out past overview.FAR_ZOOM (CanvasView): the overview paints, items paint nothing.
 
         Items keep their geometry, so clicks, box selection and drags work the same; only Qt's
         per-item paint calls (the cost of a far-zoom repaint) go away. Near, nodes cache their
-        pixmap (a pan is then a blit); far, the overview is cheaper than any cache.
+        pixmap (a pan is then a blit) unless `cache` is False; far, the overview is cheaper than
+        any cache.
         """
         self.overview.set_active(far)
-        cache = QtWidgets.QGraphicsItem.CacheMode
-        mode = cache.NoCache if far else cache.DeviceCoordinateCache
+        modes = QtWidgets.QGraphicsItem.CacheMode
+        mode = modes.NoCache if far or not cache else modes.DeviceCoordinateCache
         for item in self.nodes.values():
             item.setFlag(NO_CONTENTS, far)
             item.setCacheMode(mode)
