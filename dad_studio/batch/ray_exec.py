@@ -37,6 +37,14 @@ def ray_run_rows(spec: JobSpec, rows: list[dict[str, Any]], concurrency: int) ->
     return out
 
 
+CANCEL_SETTLE_S = 30.0
+"""How long a cancelled batch waits for its force-cancelled Ray tasks to end."""
+
+
+def _settle(ray: Any, refs: list[Any], timeout: float) -> None:
+    ray.wait(refs, num_returns=len(refs), timeout=timeout)
+
+
 def _wait(ray: Any, refs: list[Any], timeout: float) -> list[Any]:
     """Every ref that is ready: block for the first (up to `timeout`), then take the rest without waiting."""
     ready, rest = ray.wait(refs, num_returns=1, timeout=timeout)
@@ -109,11 +117,17 @@ class RayExecutor:
                     for result in self._collect(ray, ref, chunk):
                         emit(result)
         except BaseException:
-            for ref in in_flight:
+            refs = list(in_flight)
+            for ref in refs:
                 try:
                     ray.cancel(ref, force=True)
                 except Exception:  # already finished or the cluster is gone: nothing left to stop
                     continue
+            if refs:
+                # A force-cancel kills the worker asynchronously: wait until every cancelled task has
+                # ended, so no run folder appears after the batch says it stopped (a resume would
+                # otherwise race with rows still being written by the old tasks).
+                await asyncio.to_thread(_settle, ray, refs, CANCEL_SETTLE_S)
             raise
 
     @staticmethod
