@@ -39,12 +39,22 @@ class ExportFailed(Exception):
 
 
 class _JsonlFile:
-    """Appends whole lines to one signal file; one write() per line, flushed, opened lazily."""
+    """Appends whole lines to one signal file; one write() per line, flushed.
+
+    The file is created (empty) when the exporter is made, at telemetry start, so a run with no
+    log records still has the trace/logs.jsonl that RUNS.md lists; a folder that cannot be
+    written is left for the first write(), whose error the processor reports.
+    """
 
     def __init__(self, run_dir: Path, signal: Signal) -> None:
         self.path = Path(run_dir) / "trace" / FILE_NAMES[signal]
         self._file: IO[str] | None = None
         self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.touch()
+        except OSError:
+            pass
 
     def write(self, line: str) -> None:
         with self._lock:

@@ -124,3 +124,20 @@ def test_periodic_flush_writes_while_the_run_goes_on(tmp_path: Path, stream: Any
     assert "dad.node.outcomes" in read_metrics(tmp_path)
     tel.shutdown()
     assert "run root" in {sp["name"] for sp in read_spans(tmp_path)}
+
+
+def test_all_three_trace_files_exist_from_the_start_even_without_log_records(tmp_path: Path, stream: Any) -> None:
+    tel = RunTelemetry(tmp_path, ObservabilitySettings(), run_id=stream.run_id)
+    trace = tmp_path / "trace"
+    assert sorted(p.name for p in trace.iterdir()) == ["logs.jsonl", "metrics.jsonl", "spans.jsonl"]
+    tel.on_event(stream.run_started())
+    tel.on_event(stream.emit("run_completed", "root", status="completed"))
+    tel.shutdown()
+    assert (trace / "logs.jsonl").read_text() == ""
+    assert read_logs(tmp_path) == []
+    assert read_spans(tmp_path)  # the run span still lands in its file
+
+
+def test_trace_files_of_disabled_signals_are_not_created(tmp_path: Path, stream: Any) -> None:
+    RunTelemetry(tmp_path, ObservabilitySettings(logs=False, metrics=False), run_id=stream.run_id).shutdown()
+    assert sorted(p.name for p in (tmp_path / "trace").iterdir()) == ["spans.jsonl"]
