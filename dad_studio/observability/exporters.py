@@ -12,14 +12,14 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Generic, Protocol, TypeVar
 
 import orjson
 from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadWriteLogRecord
-from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+from opentelemetry.sdk._logs.export import LogRecordExportResult
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
     MetricExporter,
@@ -28,10 +28,14 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import SpanExportResult
 
 from dad_studio.observability.otlp_json import FILE_NAMES, Signal, dumps_line
 from dad_studio.observability.spans import otlp_json_request
+
+_Item = TypeVar("_Item")
+_Item_contra = TypeVar("_Item_contra", contravariant=True)
+_Result = TypeVar("_Result")
 
 
 class ExportFailed(Exception):
@@ -71,16 +75,26 @@ class _JsonlFile:
                 self._file = None
 
 
-class JsonlSpanExporter(SpanExporter):
-    """Writes each batch as one ExportTraceServiceRequest line of `trace/spans.jsonl`."""
+class JsonlExporter(Generic[_Item, _Result]):
+    """Writes each batch of one signal as one OTLP/JSON request line of `trace/<signal file>`.
 
-    def __init__(self, run_dir: Path) -> None:
-        self._file = _JsonlFile(run_dir, "traces")
+    `encode` is the OTLP encoder of the signal (`encode_spans`, `encode_logs`) and `success` the
+    SDK's success value the buffered processors compare with; see `jsonl_span_exporter` and
+    `jsonl_log_exporter`. The SDK exporter base classes add nothing the processors use.
+    """
 
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        if spans:
-            self._file.write(dumps_line(encode_spans(spans)))
-        return SpanExportResult.SUCCESS
+    def __init__(
+        self, run_dir: Path, signal: Signal, encode: Callable[[Sequence[_Item]], Any], success: _Result
+    ) -> None:
+        self.signal = signal
+        self._file = _JsonlFile(run_dir, signal)
+        self._encode = encode
+        self._success = success
+
+    def export(self, batch: Sequence[_Item]) -> _Result:
+        if batch:
+            self._file.write(dumps_line(self._encode(batch)))
+        return self._success
 
     def export_direct(self, request: dict[str, Any]) -> None:
         """Write an already built OTLP/JSON request (the event spans' fast path). orjson encodes a
@@ -96,23 +110,26 @@ class JsonlSpanExporter(SpanExporter):
     def shutdown(self) -> None:
         self._file.close()
 
-
-class JsonlLogExporter(LogRecordExporter):
-    """Writes each batch as one ExportLogsServiceRequest line of `trace/logs.jsonl`."""
-
-    def __init__(self, run_dir: Path) -> None:
-        self._file = _JsonlFile(run_dir, "logs")
-
-    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
-        if batch:
-            self._file.write(dumps_line(encode_logs(batch)))
-        return LogRecordExportResult.SUCCESS
-
-    def shutdown(self) -> None:
-        self._file.close()
-
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
+
+
+def jsonl_span_exporter(run_dir: Path) -> JsonlExporter[ReadableSpan, SpanExportResult]:
+    """`trace/spans.jsonl`: ExportTraceServiceRequest lines."""
+    return JsonlExporter(run_dir, "traces", encode_spans, SpanExportResult.SUCCESS)
+
+
+def jsonl_log_exporter(run_dir: Path) -> JsonlExporter[ReadableLogRecord, LogRecordExportResult]:
+    """`trace/logs.jsonl`: ExportLogsServiceRequest lines."""
+    return JsonlExporter(run_dir, "logs", encode_logs, LogRecordExportResult.SUCCESS)
+
+
+class BatchExporter(Protocol[_Item_contra]):
+    """What the buffered processors need of an exporter: an SDK one or a JsonlExporter."""
+
+    def export(self, batch: Sequence[_Item_contra], /) -> Any: ...
+
+    def shutdown(self) -> None: ...
 
 
 class JsonlMetricExporter(MetricExporter):
@@ -193,7 +210,7 @@ class BufferedSpanProcessor(SpanProcessor):
 
     def __init__(
         self,
-        exporters: Sequence[SpanExporter],
+        exporters: Sequence[BatchExporter[ReadableSpan]],
         on_error: Callable[[str, BaseException], None],
         *,
         max_pending: int = 8192,
@@ -234,13 +251,13 @@ class BufferedSpanProcessor(SpanProcessor):
         built: list[ReadableSpan] | None = None
         for exporter in self._exporters:
             batch = sdk_spans
-            if deferred and isinstance(exporter, JsonlSpanExporter):
+            if deferred and isinstance(exporter, JsonlExporter) and exporter.signal == "traces":
                 try:
                     if direct is None:
                         direct = otlp_json_request(deferred)
                     exporter.export_direct(direct)
                 except Exception as exc:
-                    self._on_error("span export to JsonlSpanExporter failed", exc)
+                    self._on_error("span export to JsonlExporter failed", exc)
             elif deferred:
                 if built is None:
                     built = []
@@ -272,7 +289,7 @@ class BufferedLogProcessor(LogRecordProcessor):
 
     def __init__(
         self,
-        exporters: Sequence[LogRecordExporter],
+        exporters: Sequence[BatchExporter[ReadableLogRecord]],
         on_error: Callable[[str, BaseException], None],
         *,
         max_pending: int = 8192,
@@ -318,7 +335,7 @@ class BufferedLogProcessor(LogRecordProcessor):
     def shutdown(self) -> None:
         self.export_pending()
         for exporter in self._exporters:
-            exporter.shutdown()  # type: ignore[no-untyped-call]
+            exporter.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         self.export_pending()

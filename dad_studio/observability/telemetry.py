@@ -20,23 +20,22 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.context import Context
-from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import LogRecordExporter
+from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricExporter, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SpanExporter
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import NonRecordingSpan, SpanContext
 
 from dad_studio.observability.exporters import (
+    BatchExporter,
     BufferedLogProcessor,
     BufferedSpanProcessor,
     FanOutMetricExporter,
-    JsonlLogExporter,
     JsonlMetricExporter,
-    JsonlSpanExporter,
+    jsonl_log_exporter,
+    jsonl_span_exporter,
 )
 from dad_studio.observability.settings import ObservabilitySettings
 from dad_studio.observability.spans import SpanBuilder, model_of, ts_to_ns
@@ -140,9 +139,9 @@ class RunTelemetry:
         self._spans: SpanBuilder | None = None
         self.tracer_provider = TracerProvider(resource=self.resource, shutdown_on_exit=False)
         if s.enabled and s.traces:
-            span_exporters: list[SpanExporter] = []
+            span_exporters: list[BatchExporter[ReadableSpan]] = []
             if self.run_dir is not None:
-                span_exporters.append(JsonlSpanExporter(self.run_dir))
+                span_exporters.append(jsonl_span_exporter(self.run_dir))
             if endpoint:
                 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -196,9 +195,9 @@ class RunTelemetry:
         self.logger.parent = logging.getLogger(_RUN_LOGGER_PARENT)
         self._handler: _RunLogHandler | None = None
         if s.enabled and s.logs:
-            log_exporters: list[LogRecordExporter] = []
+            log_exporters: list[BatchExporter[ReadableLogRecord]] = []
             if self.run_dir is not None:
-                log_exporters.append(JsonlLogExporter(self.run_dir))
+                log_exporters.append(jsonl_log_exporter(self.run_dir))
             if endpoint:
                 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 
