@@ -98,11 +98,24 @@ def _json_default(obj: Any) -> Any:
 
 
 def utc_timestamp(now: _dt.datetime | None = None) -> str:
-    """UTC with microseconds, e.g. `2025-05-01T12:00:00.123456Z` (the `ts` format of RUNS.md)."""
+    """UTC with microseconds, e.g. `2025-05-01T12:00:00.123456+00:00`: the `ts` the engine's event
+    clock writes (RUNS.md), so run.json and events.jsonl read alike. A naive `now` is taken as UTC.
+    Readers take the older `...Z` form too (`parse_utc`)."""
     moment = now or _dt.datetime.now(_dt.UTC)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(_dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = moment.astimezone(_dt.UTC) if moment.tzinfo is not None else moment.replace(tzinfo=_dt.UTC)
+    return moment.isoformat(timespec="microseconds")
+
+
+def parse_utc(value: object) -> _dt.datetime | None:
+    """An aware datetime from a run's timestamp (`...+00:00`, or the older `...Z`); None when absent
+    or unreadable. A naive timestamp is taken as UTC, as every writer of run records uses UTC."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=_dt.UTC)
 
 
 def new_run_id(prefix: str | None = None, *, rerun: bool = False, now: _dt.datetime | None = None) -> str:

@@ -12,20 +12,14 @@ import datetime as _dt
 from pathlib import Path
 from typing import Any
 
+from dad_studio.runs.common import parse_utc
 from dad_studio.runs.index import RunIndex
 
 __all__ = ["apply_retention", "select_for_deletion"]
 
 
 def _started(manifest: dict[str, Any]) -> _dt.datetime | None:
-    value = manifest.get("started_at")
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=_dt.UTC)
+    return parse_utc(manifest.get("started_at"))
 
 
 def select_for_deletion(

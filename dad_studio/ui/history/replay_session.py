@@ -8,11 +8,11 @@ in the views, not O(elements); a long jump or a step back that removes rows rebu
 
 from __future__ import annotations
 
-import datetime as _dt
 from pathlib import Path
 from typing import Any
 
 from dad_studio.model.definitions import ComponentDefinition, FlowDefinition
+from dad_studio.runs.common import parse_utc
 from dad_studio.runs.replay import Replay
 from dad_studio.ui.run.session import RunSession, log_rows
 
@@ -22,14 +22,8 @@ INCREMENTAL_LIMIT = 300
 """Jumps over more events than this rebuild the views instead of updating paths one by one."""
 
 
-def parse_ts(value: Any) -> _dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=_dt.UTC)
+parse_ts = parse_utc
+"""An event's `ts` or a node's `started_at` as an aware datetime (kept under its old name)."""
 
 
 class ReplaySession(RunSession):

@@ -14,6 +14,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui
 
+from dad_studio.runs.common import parse_utc
 from dad_studio.runs.index import RunRow
 from dad_studio.ui.canvas.items import RUN_COLOURS
 from dad_studio.ui.run.session import format_duration
@@ -33,14 +34,7 @@ STATUS_COLOURS = {**RUN_COLOURS, "interrupted": "#e5894a", "running": RUN_COLOUR
 
 
 def started_at(manifest: dict[str, Any]) -> _dt.datetime | None:
-    value = manifest.get("started_at")
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=_dt.UTC)
+    return parse_utc(manifest.get("started_at"))
 
 
 _LOCAL_OFFSET = _dt.datetime.now().astimezone().utcoffset() or _dt.timedelta(0)
@@ -65,15 +59,9 @@ def duration_ms(manifest: dict[str, Any]) -> float | None:
     value = _number(manifest.get("duration_ms"))
     if value is not None:
         return value
-    start, end = started_at(manifest), manifest.get("ended_at")
-    if start is None or not isinstance(end, str):
+    start, stop = started_at(manifest), parse_utc(manifest.get("ended_at"))
+    if start is None or stop is None:
         return None
-    try:
-        stop = _dt.datetime.fromisoformat(end.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if stop.tzinfo is None:
-        stop = stop.replace(tzinfo=_dt.UTC)
     return (stop - start).total_seconds() * 1000
 
 
@@ -82,16 +70,6 @@ def _usage(manifest: dict[str, Any], key: str) -> float | None:
     if not isinstance(usage, dict):
         return None
     return _number(usage.get(key, usage.get("tokens") if key == "total_tokens" else None))
-
-
-def _parse_ts(value: Any) -> _dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = _dt.datetime.fromisoformat(value)  # reads a trailing Z since Python 3.11
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=_dt.UTC)
 
 
 def row_from_manifest(m: dict[str, Any]) -> RunRow:
@@ -174,7 +152,7 @@ class RunTableModel(QtCore.QAbstractTableModel):
 
     @staticmethod
     def _texts(r: RunRow) -> tuple[str, ...]:
-        start = _parse_ts(r[_START])
+        start = parse_utc(r[_START])
         duration = _row_duration(r)
         cost, tokens = r[_COST], r[_TOKENS]
         return (
@@ -197,7 +175,7 @@ class RunTableModel(QtCore.QAbstractTableModel):
         if column == 2:
             return str(r[_STATUS] or "")
         if column == 3:
-            start = _parse_ts(r[_START])
+            start = parse_utc(r[_START])
             return start.timestamp() if start else 0.0
         if column == 4:
             duration = _row_duration(r)
@@ -311,7 +289,7 @@ def _row_duration(r: RunRow) -> float | None:
     value = r[_DURATION]
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
-    start, end = _parse_ts(r[_START]), _parse_ts(r[_END])
+    start, end = parse_utc(r[_START]), parse_utc(r[_END])
     if start is None or end is None:
         return None
     return (end - start).total_seconds() * 1000
