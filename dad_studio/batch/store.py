@@ -17,14 +17,13 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from dad_studio.batch.job import RowResult
 from dad_studio.runs import RunIndex
 from dad_studio.runs.common import atomic_write, process_alive, process_identity, utc_timestamp
-from dad_studio.runs.index import BUSY_TIMEOUT_MS
+from dad_studio.runs.index import BUSY_TIMEOUT_MS, write_transaction
 
 __all__ = ["BATCHES_DIR", "BatchBusy", "BatchStore", "read_batch", "read_row_results"]
 
@@ -115,17 +114,6 @@ def _row_values(batch_id: str, r: RowResult) -> tuple[Any, ...]:
     )
 
 
-@contextlib.contextmanager
-def _write(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
 class BatchStore:
     """One batch's folder and rows, opened by the one process that runs it."""
 
@@ -204,7 +192,7 @@ class BatchStore:
     def _sync_table(self) -> None:
         conn = self._conn
         assert conn is not None
-        with _write(conn):
+        with write_transaction(conn):
             conn.execute(_SCHEMA)
             columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(batch_rows)"))
             if columns != _COLUMNS:  # an older layout: the file holds the truth, start the table again
@@ -233,7 +221,7 @@ class BatchStore:
         for r in results:
             os.write(self._rows_fd, (json.dumps(r.to_json(), ensure_ascii=False) + "\n").encode())
             self.results[r.index] = r
-        with _write(self._conn):
+        with write_transaction(self._conn):
             self._conn.executemany(_INSERT, [_row_values(self.batch_id, r) for r in results])
 
 

@@ -299,12 +299,16 @@ def _escape_surrogates(part: str) -> str:
 # -- saving --------------------------------------------------------------------------------------
 
 
-def write_atomic(path: Path | str, data: bytes) -> None:
+def write_atomic(path: Path | str, data: bytes, *, fsync: bool = True, sweep_stale: bool = True) -> None:
     """Replace `path` with `data` so that a crash leaves the old or the new content, never a mix.
 
     A temporary file in the same folder (same file system, so the rename is atomic) is written,
     fsynced, renamed over the target, and the folder is fsynced so the rename itself is durable.
     The existing file's permissions are kept; a new file gets the usual 0666 & ~umask.
+    `fsync=False` skips both fsyncs: still atomic for readers and against a killed process, not
+    against a power cut (the run store's "process" durability). `sweep_stale=False` skips the
+    search for temps left by killed writers, which lists the folder: for folders of many files
+    written one by one (a run's blobs), where it would make n writes cost O(n²).
     """
     target = Path(path)
     folder = target.parent
@@ -321,7 +325,8 @@ def write_atomic(path: Path | str, data: bytes) -> None:
                     os.fchmod(fd, os.stat(target).st_mode & 0o7777)
                 except FileNotFoundError:
                     pass
-            os.fsync(fd)
+            if fsync:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, target)
@@ -331,13 +336,14 @@ def write_atomic(path: Path | str, data: bytes) -> None:
         except OSError:
             pass
         raise
-    if os.name != "nt":
+    if fsync and os.name != "nt":
         dir_fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-    _remove_stale_temps(target)
+    if sweep_stale:
+        _remove_stale_temps(target)
 
 
 def _remove_stale_temps(target: Path) -> None:

@@ -5,7 +5,6 @@ Kept apart from the writer and the reader so both agree on the same encoding and
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import json
 import json.encoder
@@ -127,24 +126,16 @@ def new_run_id(prefix: str | None = None, *, rerun: bool = False, now: _dt.datet
     return f"{prefix}_{stem}" if prefix else stem
 
 
-def atomic_write(path: Path, data: bytes, *, fsync: bool = True) -> None:
-    """Write temp, fsync, rename: a reader sees the old file or the new one, never half of either."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if fsync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+def atomic_write(path: Path, data: bytes, *, fsync: bool = True, sweep_stale: bool = True) -> None:
+    """Write temp, fsync, rename: a reader sees the old file or the new one, never half of either.
+
+    The one implementation is `dad_studio.fileformat.canonical.write_atomic`, imported here on
+    first use: `dad_studio.runs` alone (`runs list`, the index, retention) must not pay the flow-file
+    package's import (~0.4 s with pydantic and the model); the engine, which writes runs, has it loaded.
+    """
+    from dad_studio.fileformat.canonical import write_atomic
+
+    write_atomic(path, data, fsync=fsync, sweep_stale=sweep_stale)
 
 
 def host_name() -> str:

@@ -122,7 +122,7 @@ class RunIndex:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             if not self._schema_ok(conn):
-                with _write(conn):
+                with write_transaction(conn):
                     if not self._schema_ok(conn):  # another process may have just made it
                         conn.execute("DROP TABLE IF EXISTS runs")
                         conn.execute("DROP TABLE IF EXISTS node_results")
@@ -171,7 +171,7 @@ class RunIndex:
         run_dir = Path(run_dir)
         stamp = _stamp(run_dir)  # before reading: a change during the read shows up at the next refresh
         record = read_run(run_dir)
-        with _write(self._conn):
+        with write_transaction(self._conn):
             self._store(record, stamp)
 
     def _store(self, record: RunRecord, stamp: Stamp | None) -> None:
@@ -228,7 +228,7 @@ class RunIndex:
     def rebuild(self) -> None:
         """Forget every row and index every folder again."""
         records = list(self._read_folders(self._scan()))
-        with _write(self._conn):
+        with write_transaction(self._conn):
             self._conn.execute("DELETE FROM runs")
             self._conn.execute("DELETE FROM node_results")
             for record, stamp in records:
@@ -254,7 +254,7 @@ class RunIndex:
         if not stale and not gone:
             return
         records = list(self._read_folders(stale))
-        with _write(self._conn):
+        with write_transaction(self._conn):
             for run_id in gone:
                 self._delete_rows(run_id)
             for record, stamp in records:
@@ -274,7 +274,7 @@ class RunIndex:
                 if record.status == "running":
                     raise RuntimeError(f"run {run_id} is still running (pid {record.manifest.get('pid')})")
             shutil.rmtree(run_dir)
-        with _write(self._conn):
+        with write_transaction(self._conn):
             self._delete_rows(run_id)
 
     def _delete_rows(self, run_id: str) -> None:
@@ -412,7 +412,11 @@ def _listed_manifest(record: RunRecord) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def _write(conn: sqlite3.Connection) -> Iterator[None]:
+def write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction on an autocommit connection (`isolation_level=None`).
+
+    BEGIN IMMEDIATE takes the write lock up front, so two writers wait on busy_timeout instead of
+    one failing at its first write after reading; any exception (a cancel too) rolls back."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield

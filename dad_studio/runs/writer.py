@@ -165,7 +165,7 @@ class RunWriter:
         target = folder / sha
         if not target.exists():
             # Written before the event that names it, so a log line never points at a missing blob.
-            atomic_write(target, data, fsync=self._durability == "power")
+            atomic_write(target, data, fsync=self._durability == "power", sweep_stale=False)
         return {"$blob": sha, "size": len(data)}
 
     def artifact_dir(self, hier_path: str) -> Path:
