@@ -40,15 +40,15 @@ _RUN_RGBA = {status: QtGui.QColor(colour).rgba() for status, colour in RUN_COLOU
 _SOLID = int(QtCore.Qt.PenStyle.SolidLine.value)
 
 
-def node_key(item: NodeItem, header: int) -> NodeKey:
+def node_key(item: NodeItem, header: int, selected: bool) -> NodeKey:
     """`header`: the theme's plain node colour (rgba), for a node without a known run status."""
     status = item.run_status
-    return (_RUN_RGBA.get(status, header) if status else header), item.isSelected()
+    return (_RUN_RGBA.get(status, header) if status else header), selected
 
 
-def edge_overlay(edge: EdgeItem) -> tuple[int, int, int] | None:
+def edge_overlay(edge: EdgeItem, selected: bool) -> tuple[int, int, int] | None:
     """(layer, colour, style) of the overlay drawn over the edge's base line, if any."""
-    if edge.isSelected():
+    if selected:
         return SELECTED, edge.palette.selected.rgba(), _SOLID
     if edge.run_state == "taken":
         return TAKEN, _RUN_RGBA["running"], _SOLID
@@ -190,11 +190,12 @@ class Overview:
                 groups[old].pop(item, None)
                 touched.add(old)
         header = NodeItem.palette.header.rgba()
+        selected = self._selected  # current: _sync diffs the selection first (no Qt call per node)
         for item in dirty | moved:
             if item in removed:
                 continue
             old = keys.get(item)
-            key = node_key(item, header)
+            key = node_key(item, header, item in selected)
             if old is None or item in moved:
                 rect = rects[item] = item._rect.translated(item.pos())
             elif key == old:
@@ -232,7 +233,7 @@ class Overview:
             if edge in removed:
                 self._edge_serial.pop(edge, None)
             else:
-                overlay = edge_overlay(edge)
+                overlay = edge_overlay(edge, edge in self._selected)
                 new = (
                     (BASE, *edge.style_key, chunk),
                     (*overlay, chunk) if overlay is not None else None,
