@@ -246,3 +246,22 @@ async def test_anthropic_wrong_key_and_missing_key(make_ctx, server, monkeypatch
     with pytest.raises(NodeFailure, match="authentication failed") as info:
         await call(make_ctx(resources=resources(server, "anthropic")), model="anthropic:c", prompt="q")
     assert_no_key(info.value.message)
+
+
+async def test_anthropic_unreachable_endpoint_is_mapped_like_openai(make_ctx, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    res = {"providers": {"anthropic": {"base_url": f"http://127.0.0.1:{port}", "max_retries": 0, "timeout_s": 2}}}
+    for stream in (False, True):
+        with pytest.raises(NodeFailure, match=f"anthropic call failed: could not connect to http://127.0.0.1:{port}"):
+            await call(make_ctx(resources=res), model="anthropic:c", prompt="q", stream=stream)
+
+
+def test_both_sdk_providers_share_one_call_path():
+    from dad_studio.nodes.providers.remote import AnthropicProvider, OpenAIProvider
+
+    # build the client, stream or complete, map errors: written once (review finding), SDK parts apart
+    assert OpenAIProvider.complete is AnthropicProvider.complete
+    assert OpenAIProvider._stream is not AnthropicProvider._stream

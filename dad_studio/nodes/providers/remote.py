@@ -55,12 +55,62 @@ def _dump(obj: Any) -> Any:
     return dump(mode="json") if callable(dump) else obj
 
 
-class OpenAIProvider:
+class _SdkProvider:
+    """One call through an official SDK: build the client, stream or complete, map its errors.
+
+    Subclasses give the SDK-specific parts: which client and error class (`_sdk`, importing the
+    SDK only when a call is made), the request parameters, the plain call, the streaming loop and
+    the reading of a whole response.
+    """
+
+    def __init__(self, endpoint: Endpoint, provider: str) -> None:
+        self._endpoint = endpoint
+        self._provider = provider
+
+    def _sdk(self) -> tuple[Any, type[Exception]]:
+        raise NotImplementedError
+
+    def _params(self, request: ModelRequest) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def _create(self, client: Any, params: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    async def _stream(
+        self, client: Any, params: dict[str, Any], emit: DeltaSink | None, request: ModelRequest
+    ) -> ModelResponse:
+        raise NotImplementedError
+
+    def _response(self, response: Any) -> ModelResponse:
+        raise NotImplementedError
+
+    async def complete(self, request: ModelRequest, emit: DeltaSink | None) -> ModelResponse:
+        client_class, error_class = self._sdk()
+        ep = self._endpoint
+        client = client_class(
+            api_key=ep.api_key, base_url=ep.base_url, max_retries=ep.max_retries, timeout=ep.timeout_s
+        )
+        params = self._params(request)
+        try:
+            async with client:
+                if request.stream:
+                    return await self._stream(client, params, emit, request)
+                response = await self._create(client, params)
+        except error_class as exc:
+            raise _error(self._provider, ep, exc) from None
+        return self._response(response)
+
+
+class OpenAIProvider(_SdkProvider):
     """Chat completions. ``provider`` is the label used in messages (``openai`` or ``ollama``)."""
 
     def __init__(self, endpoint: Endpoint, provider: str = "openai") -> None:
-        self._endpoint = endpoint
-        self._provider = provider
+        super().__init__(endpoint, provider)
+
+    def _sdk(self) -> tuple[Any, type[Exception]]:
+        import openai
+
+        return openai.AsyncOpenAI, openai.OpenAIError
 
     def _params(self, request: ModelRequest) -> dict[str, Any]:
         messages: list[dict[str, str]] = []
@@ -79,21 +129,10 @@ class OpenAIProvider:
             }
         return params
 
-    async def complete(self, request: ModelRequest, emit: DeltaSink | None) -> ModelResponse:
-        import openai
+    async def _create(self, client: Any, params: dict[str, Any]) -> Any:
+        return await client.chat.completions.create(**params)
 
-        ep = self._endpoint
-        client = openai.AsyncOpenAI(
-            api_key=ep.api_key, base_url=ep.base_url, max_retries=ep.max_retries, timeout=ep.timeout_s
-        )
-        params = self._params(request)
-        try:
-            async with client:
-                if request.stream:
-                    return await self._stream(client, params, emit)
-                response = await client.chat.completions.create(**params)
-        except openai.OpenAIError as exc:
-            raise _error(self._provider, ep, exc) from None
+    def _response(self, response: Any) -> ModelResponse:
         if not response.choices:
             raise ProviderError(f"{self._provider} returned no choices")
         usage = response.usage
@@ -104,7 +143,9 @@ class OpenAIProvider:
             raw=_dump(response),
         )
 
-    async def _stream(self, client: Any, params: dict[str, Any], emit: DeltaSink | None) -> ModelResponse:
+    async def _stream(
+        self, client: Any, params: dict[str, Any], emit: DeltaSink | None, request: ModelRequest
+    ) -> ModelResponse:
         stream = await client.chat.completions.create(**params, stream=True, stream_options={"include_usage": True})
         pieces: list[str] = []
         prompt_tokens = completion_tokens = 0
@@ -127,13 +168,18 @@ class OpenAIProvider:
         return ModelResponse(text=text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, raw=raw)
 
 
-class AnthropicProvider:
+class AnthropicProvider(_SdkProvider):
     """Messages API. Structured output is a forced tool call whose input schema is the schema."""
 
     DEFAULT_MAX_TOKENS = 4096
 
     def __init__(self, endpoint: Endpoint) -> None:
-        self._endpoint = endpoint
+        super().__init__(endpoint, "anthropic")
+
+    def _sdk(self) -> tuple[Any, type[Exception]]:
+        import anthropic
+
+        return anthropic.AsyncAnthropic, anthropic.AnthropicError
 
     def _params(self, request: ModelRequest) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -156,21 +202,10 @@ class AnthropicProvider:
             params["tool_choice"] = {"type": "tool", "name": STRUCTURED_TOOL}
         return params
 
-    async def complete(self, request: ModelRequest, emit: DeltaSink | None) -> ModelResponse:
-        import anthropic
+    async def _create(self, client: Any, params: dict[str, Any]) -> Any:
+        return await client.messages.create(**params)
 
-        ep = self._endpoint
-        client = anthropic.AsyncAnthropic(
-            api_key=ep.api_key, base_url=ep.base_url, max_retries=ep.max_retries, timeout=ep.timeout_s
-        )
-        params = self._params(request)
-        try:
-            async with client:
-                if request.stream:
-                    return await self._stream(client, params, emit, request.schema is not None)
-                response = await client.messages.create(**params)
-        except anthropic.AnthropicError as exc:
-            raise _error("anthropic", ep, exc) from None
+    def _response(self, response: Any) -> ModelResponse:
         text_parts: list[str] = []
         structured: Any = None
         has_structured = False
@@ -189,7 +224,10 @@ class AnthropicProvider:
             raw=_dump(response),
         )
 
-    async def _stream(self, client: Any, params: dict[str, Any], emit: DeltaSink | None, tool: bool) -> ModelResponse:
+    async def _stream(
+        self, client: Any, params: dict[str, Any], emit: DeltaSink | None, request: ModelRequest
+    ) -> ModelResponse:
+        tool = request.schema is not None
         stream = await client.messages.create(**params, stream=True)
         text_parts: list[str] = []
         json_parts: list[str] = []
