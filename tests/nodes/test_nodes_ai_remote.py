@@ -32,6 +32,13 @@ async def call(ctx, **settings):
     return await AIModelExecutor().execute(ctx, AIModelSettings(**settings))
 
 
+def closed_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def assert_no_key(text: str) -> None:
     assert "DISTINCTIVE" not in text
 
@@ -125,9 +132,7 @@ async def test_openai_wrong_key(make_ctx, server, monkeypatch):
 
 async def test_openai_unreachable_endpoint(make_ctx, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = closed_port()
     res = {"providers": {"openai": {"base_url": f"http://127.0.0.1:{port}/v1", "max_retries": 0, "timeout_s": 2}}}
     with pytest.raises(NodeFailure, match=f"could not connect to http://127.0.0.1:{port}/v1") as info:
         await call(make_ctx(resources=res), model="openai:m", prompt="q")
@@ -250,9 +255,7 @@ async def test_anthropic_wrong_key_and_missing_key(make_ctx, server, monkeypatch
 
 async def test_anthropic_unreachable_endpoint_is_mapped_like_openai(make_ctx, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = closed_port()
     res = {"providers": {"anthropic": {"base_url": f"http://127.0.0.1:{port}", "max_retries": 0, "timeout_s": 2}}}
     for stream in (False, True):
         with pytest.raises(NodeFailure, match=f"anthropic call failed: could not connect to http://127.0.0.1:{port}"):
