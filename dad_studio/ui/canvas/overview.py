@@ -70,8 +70,9 @@ class Overview:
         self._node_rect: dict[NodeItem, QtCore.QRectF] = {}
         self._node_groups: dict[NodeKey, dict[NodeItem, QtCore.QRectF]] = {}
         self._node_lists: dict[NodeKey, list[QtCore.QRectF]] = {}
-        self._edge_key: dict[EdgeItem, tuple[EdgeGroup, EdgeGroup | None]] = {}
-        """Edge -> (its base group, its overlay group or None)."""
+        self._edge_base: dict[EdgeItem, EdgeGroup] = {}
+        self._edge_over: dict[EdgeItem, EdgeGroup] = {}
+        """Edge -> its base group; edge -> its overlay group (only edges that have one)."""
         self._edge_serial: dict[EdgeItem, int] = {}
         self._next_serial = 0
         self._edge_groups: dict[EdgeGroup, dict[EdgeItem, None]] = {}
@@ -100,7 +101,7 @@ class Overview:
         """Forget every item (the scene was cleared)."""
         for table in (self._node_key, self._node_rect, self._node_groups, self._node_lists):
             table.clear()
-        for other in (self._edge_key, self._edge_serial, self._edge_groups, self._edge_paths):
+        for other in (self._edge_base, self._edge_over, self._edge_serial, self._edge_groups, self._edge_paths):
             other.clear()
         self._next_serial = 0
         for pending in (self._dirty_nodes, self._moved_nodes, self._removed_nodes):
@@ -152,7 +153,7 @@ class Overview:
     def restyle(self) -> None:
         """Every colour may have changed (theme switch)."""
         self._dirty_nodes.update(self._node_key)
-        self._dirty_edges.update(self._edge_key)
+        self._dirty_edges.update(self._edge_base)
         self._repaint()
 
     # -- grouping -------------------------------------------------------------------------------------
@@ -161,7 +162,7 @@ class Overview:
         if NodeItem.palette is not self._palette:
             self._palette = NodeItem.palette
             self._dirty_nodes.update(self._node_key)
-            self._dirty_edges.update(self._edge_key)
+            self._dirty_edges.update(self._edge_base)
         if self._selection_dirty:
             self._selection_dirty = False
             now = set(self.scene.selectedItems())
@@ -220,34 +221,45 @@ class Overview:
         """Regroup changed edges; only the chunks they left or joined get their path made again."""
         dirty, self._dirty_edges = self._dirty_edges, set()
         removed, self._removed_edges = self._removed_edges, set()
-        groups = self._edge_groups
+        groups, serials = self._edge_groups, self._edge_serial
+        base_of, over_of, selected = self._edge_base, self._edge_over, self._selected
         touched: set[EdgeGroup] = set()
-        for edge in dirty | removed:
-            serial = self._edge_serial.get(edge)
+        for edge in removed:
+            serials.pop(edge, None)
+            for table in (base_of, over_of):
+                group = table.pop(edge, None)
+                if group is not None:
+                    groups[group].pop(edge, None)
+                    touched.add(group)
+        for edge in dirty - removed:  # a loop of plain dict work: ~1,000 edges a run batch
+            serial = serials.get(edge)
             if serial is None:
-                serial = self._edge_serial[edge] = self._next_serial
+                serial = serials[edge] = self._next_serial
                 self._next_serial += 1
             chunk = serial // CHUNK
-            old = self._edge_key.pop(edge, None)
-            new: tuple[EdgeGroup, EdgeGroup | None] | None = None
-            if edge in removed:
-                self._edge_serial.pop(edge, None)
-            else:
-                overlay = edge_overlay(edge, edge in self._selected)
-                new = (
-                    (BASE, *edge.style_key, chunk),
-                    (*overlay, chunk) if overlay is not None else None,
-                )
-                self._edge_key[edge] = new
-            for was, now in zip(old or (None, None), new or (None, None), strict=True):
-                if was == now:
-                    continue
-                if was is not None:
-                    groups[was].pop(edge, None)
-                    touched.add(was)
-                if now is not None:
-                    groups.setdefault(now, {})[edge] = None
-                    touched.add(now)
+            colour, style = edge.style_key
+            base = (BASE, colour, style, chunk)
+            old = base_of.get(edge)
+            if old != base:
+                if old is not None:
+                    groups[old].pop(edge, None)
+                    touched.add(old)
+                base_of[edge] = base
+                groups.setdefault(base, {})[edge] = None
+                touched.add(base)
+            overlay = edge_overlay(edge, edge in selected)
+            over = None if overlay is None else (*overlay, chunk)
+            old = over_of.get(edge)
+            if old != over:
+                if old is not None:
+                    groups[old].pop(edge, None)
+                    touched.add(old)
+                if over is None:
+                    over_of.pop(edge, None)
+                else:
+                    over_of[edge] = over
+                    groups.setdefault(over, {})[edge] = None
+                    touched.add(over)
         for group in touched:
             members = groups.get(group)
             if not members:
