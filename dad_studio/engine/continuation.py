@@ -16,6 +16,7 @@ every record beneath it along.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from dad_studio.model.results import NodeError, NodeResult, Status, Usage
 __all__ = ["ContinuationError", "LoadPolicy", "prepare_continuation"]
 
 _CONTAINERS = ("subflow", "for_each")
+_ITER = re.compile(r"^iter_\d+$")
 
 
 class ContinuationError(ValueError):
@@ -66,14 +68,17 @@ class LoadPolicy:
     def _plan(self, execution: ExecutionContext, graph: Graph) -> None:
         start = self.start_path
         comp = execution.path
-        if start is None or comp in self._seen_components or not start.startswith(comp + "."):
+        if start is None or comp in self._seen_components:
             return
         self._seen_components.add(comp)
-        head = start[len(comp) + 1 :].split(".", 1)[0]
+        rest = _rest_of_start(comp, start)
+        if not rest:
+            return
+        head = rest[0]
         if head not in graph.outgoing:
             return
         own = f"{comp}.{head}"
-        (self._full if own == start else self._ancestors).add(own)
+        (self._full if len(rest) == 1 else self._ancestors).add(own)
         self._full.update(f"{comp}.{nid}" for nid in graph.downstream(head))
 
     def executes(self, path: str) -> bool:
@@ -123,6 +128,25 @@ class LoadPolicy:
         fields["node_type"] = record.get("node_type") or node_type
         run.bus.emit(EventType.NODE_LOADED, path, fields)
         return result
+
+
+def _rest_of_start(comp: str, start: str) -> list[str] | None:
+    """The segments of `start` below the component at `comp`, or None when `comp` is not on the way.
+
+    A start path inside a for_each body may name one iteration (`loop.iter_2.s2`) or the body
+    element itself (`loop.s2`: that element in every iteration, as dad_studio.runs.plan reads it):
+    an `iter_N` segment of `comp` that `start` does not name matches any iteration."""
+    comp_parts = comp.split(".")
+    start_parts = start.split(".")
+    i = 0
+    for part in comp_parts:
+        if i < len(start_parts) and start_parts[i] == part:
+            i += 1
+        elif _ITER.match(part) and i > 0 and (i >= len(start_parts) or not _ITER.match(start_parts[i])):
+            continue  # an iteration the start path does not name: every iteration
+        else:
+            return None
+    return start_parts[i:] or None
 
 
 def _static_paths(component: ComponentDefinition, base: str) -> set[str]:

@@ -155,11 +155,6 @@ async def test_plan_matches_engine(tmp_path: Path, start: str) -> None:
     await _check_against_engine(tmp_path, start)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine gap: LoadPolicy matches a start path only against the iteration's own path, so "
-    "`loop.s2` (the body element, every iteration) loads every iteration instead of re-running s2",
-)
 async def test_plan_matches_engine_for_loop_body_path(tmp_path: Path) -> None:
     await _check_against_engine(tmp_path, "f.loop.s2")
 
