@@ -110,8 +110,13 @@ class EventBus:
     def subscribe(self) -> asyncio.Queue[Event | None]:
         """A queue that receives every later event; `None` marks the end of the stream."""
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
-        self._subscribers.append(queue)
+        self.add_subscriber(queue)
         return queue
+
+    def add_subscriber(self, queue: asyncio.Queue[Event | None]) -> None:
+        """Deliver every later event to a queue made elsewhere (`runner.iter()` makes its queue
+        before the run, and so its bus, exists); `None` is put on it when the stream ends."""
+        self._subscribers.append(queue)
 
     def close_subscribers(self) -> None:
         for queue in self._subscribers:

@@ -204,7 +204,7 @@ class ComponentRunner:
                 bus.add_sink(sink)
             state.recorder = recorder
         for queue in self._queues:
-            bus._subscribers.append(queue)
+            bus.add_subscriber(queue)
         t0 = time.perf_counter()
         status = Status.FAILED
         try:

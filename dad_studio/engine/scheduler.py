@@ -125,13 +125,18 @@ class ComponentRun:
         return status
 
     def _status(self) -> Status:
+        """Cancelled if any element was cancelled (the run was stopped), else failed if an element
+        failed without an error edge to handle it, else completed: decided over every result, so
+        the answer does not depend on the order in which elements settled."""
         handled = self.graph.handled
+        failed = False
         for nid, result in self.execution.results.items():
-            if result.status is _FAILED and nid not in handled:
-                return _FAILED
-            if result.status is Status.CANCELLED:
+            status = result.status
+            if status is Status.CANCELLED:
                 return Status.CANCELLED
-        return _COMPLETED
+            if status is _FAILED and nid not in handled:
+                failed = True
+        return _FAILED if failed else _COMPLETED
 
     async def _cancel_all(self) -> None:
         tasks = list(self._tasks)
