@@ -19,8 +19,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from dad_studio.runs.common import EVENTS_NAME, INDEX_NAME, MANIFEST_NAME, RunNotFound, process_alive
-from dad_studio.runs.reader import RunRecord, read_run
+from dad_studio.runs.common import (
+    EVENTS_NAME,
+    INDEX_NAME,
+    MANIFEST_FIELDS,
+    MANIFEST_NAME,
+    RunNotFound,
+    process_alive,
+)
+from dad_studio.runs.reader import RunRecord, _sum_usage, derive_status, read_run
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000
@@ -171,6 +178,44 @@ class RunIndex:
         run_dir = Path(run_dir)
         stamp = _stamp(run_dir)  # before reading: a change during the read shows up at the next refresh
         record = read_run(run_dir)
+        with write_transaction(self._conn):
+            self._store(record, stamp)
+
+    def record_summary(
+        self, manifest: dict[str, Any], node_rows: dict[str, dict[str, Any]], *, run_dir: Path | None = None
+    ) -> None:
+        """Upsert a run the engine has just closed, from what it already holds: no re-read of its log.
+
+        `manifest` is run.json as last written and `node_rows` the latest result per hierarchy path, in
+        the shape (and redaction) of `read_run(...).results`. The rows stored are those `record_run`
+        would store for the same folder (status, counts and usage derived the same way), stamped with
+        the folder's files as they are now, so a later `refresh` sees the row as current. Re-reading
+        events.jsonl here used to be ~40% of a 1,000-node run with records on.
+        """
+        manifest = dict(manifest)
+        for key in MANIFEST_FIELDS:
+            manifest.setdefault(key, None)
+        run_id = str(manifest["run_id"] or (run_dir.name if run_dir is not None else ""))
+        if not run_id:
+            raise ValueError("record_summary needs a manifest with a run_id (or run_dir)")
+        manifest["run_id"] = run_id
+        run_dir = Path(run_dir) if run_dir is not None else self.run_root / run_id
+        stamp = _stamp(run_dir)
+        counts = _dict_of(manifest.get("counts"))
+        if not counts:
+            for row in node_rows.values():
+                key = str(row.get("status"))
+                counts[key] = counts.get(key, 0) + 1
+        usage = _dict_of(manifest.get("usage")) or _sum_usage(node_rows)
+        record = RunRecord(
+            run_id=run_id,
+            run_dir=run_dir,
+            manifest=manifest,
+            status=derive_status(manifest, None),
+            results=node_rows,
+            counts=counts,
+            usage=usage,
+        )
         with write_transaction(self._conn):
             self._store(record, stamp)
 
@@ -440,6 +485,10 @@ def _stamp(run_dir: Path) -> Stamp | None:
 
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _dict_of(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}
 
 
 def _number(value: Any) -> float | int | None:
