@@ -2,7 +2,9 @@
 
 A run is the CLI's run: `async with runner.iter() as run: async for event in run`, the same engine,
 the same run folder. What runs is a snapshot of the in-memory document (unsaved edits included;
-the run folder's flow.dad.json records exactly what ran), so Run never asks to save first.
+the run folder's flow.dad.json records exactly what ran), so Run never asks to save first. A flow
+that would run code from a folder the user does not trust waits for the trust prompt's answer
+first (trust_prompt.py, issue 5).
 
 Events are only queued while they arrive; a single-shot QTimer folds them in batches every
 FLUSH_MS and updates the canvas and the panels of the selected run once per batch, so thousands of
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from dad_studio.engine import FlowRunner, InputRequest, RunContext
-from dad_studio.engine.trust import is_trusted
+from dad_studio.engine.trust import code_uses
 from dad_studio.fileformat.project import ProjectError
+from dad_studio.model import ComponentDefinition
+from dad_studio.nodes.config import CONFIG_FILE, config_dir
 from dad_studio.ui.run.artifacts import ArtifactBrowser
 from dad_studio.ui.run.canvas_status import CanvasRunOverlay, component_path
 from dad_studio.ui.run.context_panel import ContextPanel
@@ -30,6 +35,7 @@ from dad_studio.ui.run.log_panel import LogPanel
 from dad_studio.ui.run.outcome_panel import OutcomePanel
 from dad_studio.ui.run.panel_base import RunPanel
 from dad_studio.ui.run.session import PendingInput, RunSession, project_dirs
+from dad_studio.ui.run.trust_prompt import TrustAnswer, TrustPrompt, apply_answer, folder_trusted
 
 if TYPE_CHECKING:
     from dad_studio.ui.main_window import MainWindow
@@ -46,6 +52,10 @@ class RunController(QtCore.QObject):
     session_added = QtCore.Signal(object)
     session_finished = QtCore.Signal(object)
     selected_changed = QtCore.Signal(object)
+    trust_prompted = QtCore.Signal(object)
+    """A TrustPrompt was opened (the run waits for its answer)."""
+    trust_answered = QtCore.Signal(object, object)
+    """(TrustAnswer, the RunSession started or None) once the prompt is answered."""
 
     def __init__(self, win: MainWindow) -> None:
         super().__init__(win)
@@ -53,6 +63,8 @@ class RunController(QtCore.QObject):
         self.sessions: list[RunSession] = []
         self.selected: RunSession | None = None
         self.forms: dict[tuple[int, str], InputForm] = {}
+        self.trust_prompt: TrustPrompt | None = None
+        """The open trust prompt, if a Run waits for one (trust_prompt.py)."""
         self.overlay = CanvasRunOverlay(win.canvas)
         self.context = ContextPanel()
         self.outcomes = OutcomePanel()
@@ -181,15 +193,23 @@ class RunController(QtCore.QObject):
         start_path: str | None = None,
         variables: dict[str, Any] | None = None,
     ) -> RunSession | None:
-        """Start a run of the current document; returns its session (None if nothing can run)."""
+        """Start a run of the current document; returns its session (None if nothing can run).
+
+        A flow that would run code (command / python nodes, `py:` expressions, ref subflows
+        included) from a folder the user does not trust does not start here: the trust prompt opens
+        (`trust_prompt`, window-modal, never exec()ed) and None is returned; the run starts when the
+        prompt is answered with "Trust folder and run" or "Run once" (`trust_answered` tells)."""
         doc = self.win.doc
         if doc is None:
+            return None
+        if self.trust_prompt is not None:  # one question at a time
+            self.trust_prompt.raise_()
+            self.trust_prompt.activateWindow()
             return None
         # a snapshot: editor commands change the document's models in place. A dump/validate round
         # trip is ~3x cheaper than model_copy(deep=True) (25 ms vs 70-100 ms for 1,000 nodes).
         live = doc.component(())
         component = type(live).model_validate(live.model_dump(by_alias=True))
-        root_id = component.id or "root"
         flow_path = Path(doc.path).resolve() if doc.path is not None else None
         try:
             project_root, run_root = project_dirs(flow_path, self.fallback_root(), strict=True)
@@ -198,6 +218,56 @@ class RunController(QtCore.QObject):
             return None
         if previous is not None:
             run_root = Path(previous.run_dir).parent
+        launch = partial(
+            self._launch, doc, component, flow_path, project_root, run_root, previous, start_path, variables
+        )
+        trusted, note = folder_trusted(flow_path)
+        if note:
+            self.win.show_status(note)
+        uses = code_uses(component, self.win.registry, flow_path) if not trusted else []
+        if uses:
+            prompt = TrustPrompt(
+                self.win, flow_path, project_root if flow_path else None, uses, config_path=config_dir() / CONFIG_FILE
+            )
+            retry = partial(self.start_run, previous=previous, start_path=start_path, variables=variables)
+            prompt.finished.connect(lambda _result: self._on_trust_answer(prompt, launch, retry))
+            self.trust_prompt = prompt
+            prompt.open()  # window-modal, returns at once (QT_NOTES.md: never exec())
+            self.trust_prompted.emit(prompt)
+            return None
+        # an untrusted flow with no code found runs untrusted: code met later (a ref subflow that
+        # only loads while running) is refused by the engine at node level
+        return launch(trusted)
+
+    def _on_trust_answer(
+        self, prompt: TrustPrompt, launch: Callable[[bool], RunSession | None], retry: Callable[[], object]
+    ) -> None:
+        if self.trust_prompt is prompt:
+            self.trust_prompt = None
+        prompt.deleteLater()
+        start, message = apply_answer(prompt.answer, prompt.folder)
+        session = launch(True) if start else None
+        if message:
+            self.win.show_status(message if session is None else f"{message}; run {session.run_id} started")
+        if prompt.answer is TrustAnswer.SAVE:
+            # from the event loop, not this signal: save() may open a file dialog (a plain slot's exec())
+            QtCore.QTimer.singleShot(0, lambda: retry() if self.win.doc is not None and self.win.save() else None)
+        self.trust_answered.emit(prompt.answer, session)
+
+    def _launch(
+        self,
+        doc: Any,
+        component: ComponentDefinition,
+        flow_path: Path | None,
+        project_root: Path,
+        run_root: Path,
+        previous: RunSession | None,
+        start_path: str | None,
+        variables: dict[str, Any] | None,
+        trusted: bool,
+    ) -> RunSession | None:
+        """Make the run folder and start the engine on the qasync loop."""
+        root_id = component.id or "root"
         rc = RunContext(
             root_component_id=root_id,
             project_root=project_root,
@@ -205,7 +275,7 @@ class RunController(QtCore.QObject):
             previous_run_id=previous.run_id if previous is not None else None,
             start_hierarchy_path=start_path,
             variables=dict(variables or {}),
-            trusted=is_trusted(flow_path) if flow_path is not None else True,
+            trusted=trusted,
             flow_path=flow_path,
         )
         rc.setup_run()
@@ -435,3 +505,8 @@ class RunController(QtCore.QObject):
         for form in self.forms.values():
             form.close()
         self.forms.clear()
+        prompt, self.trust_prompt = self.trust_prompt, None
+        if prompt is not None:  # closing the window answers nothing: no run starts
+            prompt.finished.disconnect()
+            prompt.close()
+            prompt.deleteLater()
