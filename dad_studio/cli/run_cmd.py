@@ -8,8 +8,10 @@ plain lines otherwise); `--json` prints one summary object on stdout.
 
 `--var K=V` overrides a variable of the root component for this run (the value is text, or JSON
 when the flow declares the variable with a non-text default: `--var n=3` gives the integer 3 if
-`n` defaults to a number). Only the root component's variables can be overridden; a subflow's
-variables are set by its `variables` setting, which may refer to the root's with `$var{}`.
+`n` defaults to a number; `--var n=abc` is refused). Only the root component's variables can be
+overridden (an unknown name is refused, exit 2); a subflow's variables are set by its `variables`
+setting, which may refer to the root's with `$var{}`. `--secret-var K=V` does the same for a
+secret (a token, a password): the run uses the value, its records show `***` instead.
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ def register(subparsers: Any) -> None:
         default=[],
         metavar="K=V",
         help="override a variable of the root component (text; JSON when its declared default is not text)",
+    )
+    p.add_argument(
+        "--secret-var",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="like --var, for a secret: the value is used but shows as *** in run.json, events and traces",
     )
     p.add_argument("--input", action="append", default=[], metavar="NODE=JSON", help="static input for a node")
     p.add_argument("--inputs", type=Path, metavar="FILE.json", help="static inputs: {node id or path: input}")
@@ -85,14 +94,59 @@ def _usage(message: str) -> int:
     return EXIT_USAGE
 
 
-def _coerce(raw: str, declared: Any) -> Any:
-    """`--var` values are text, unless the flow declares the variable with a non-text default."""
-    if isinstance(declared, str) or declared is None:
+def _coerce(option: str, name: str, raw: str, declared: Any) -> Any:
+    """`--var` values are text when the flow declares the variable with a text default; otherwise
+    JSON of the declared default's kind (a number for a number, an object for an object...). A
+    variable declared `null` takes JSON when the value is JSON, else the text as given."""
+    if isinstance(declared, str):
         return raw
     try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        return raw
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        if declared is None:
+            return raw
+        raise ValueError(
+            f"{option} {name}: {raw!r} is not JSON ({exc.msg}); {name} defaults to {_kind(declared)} {declared!r}"
+        ) from None
+    if declared is None or _compatible(value, declared):
+        return value
+    raise ValueError(
+        f"{option} {name}: {raw!r} is {_kind(value)}, but {name} defaults to {_kind(declared)} {declared!r}"
+    )
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, str):
+        return "text"
+    return "null" if value is None else type(value).__name__
+
+
+def _compatible(value: Any, declared: Any) -> bool:
+    if isinstance(declared, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(declared, bool)
+    if isinstance(declared, int | float):
+        return isinstance(value, int | float) and (isinstance(declared, float) or isinstance(value, int))
+    return isinstance(value, type(declared))
+
+
+def _root_variables(component: Any, option: str, items: list[str]) -> dict[str, Any]:
+    """`--var` / `--secret-var` pairs, checked against the root component's variables."""
+    declared: dict[str, Any] = component.variables
+    out: dict[str, Any] = {}
+    for name, raw in _parse_pairs(items, option).items():
+        if name not in declared:
+            known = ", ".join(declared) or "(none)"
+            raise ValueError(f"{option} {name}: {component.id or 'root'} has no such variable; its variables: {known}")
+        out[name] = _coerce(option, name, raw, declared[name])
+    return out
 
 
 def _parse_pairs(items: list[str], what: str) -> dict[str, str]:
@@ -132,7 +186,9 @@ def main(args: argparse.Namespace) -> int:
             print(f"dad-studio run: {refusal_message(flow_path, uses)}", file=sys.stderr)
             return EXIT_USAGE
     try:
-        variables = {k: _coerce(v, component.variables.get(k)) for k, v in _parse_pairs(args.var, "--var").items()}
+        variables = _root_variables(component, "--var", args.var)
+        secret_variables = _root_variables(component, "--secret-var", args.secret_var)
+        variables.update(secret_variables)
         inputs: dict[str, Any] = {}
         if args.inputs is not None:
             data = json.loads(args.inputs.read_text(encoding="utf-8"))
@@ -148,7 +204,9 @@ def main(args: argparse.Namespace) -> int:
         return _usage(str(exc))
     try:
         source = _unchanged_source(loaded)
-        return asyncio.run(_run(args, component, flow_path.resolve(), variables, inputs, trusted, source))
+        return asyncio.run(
+            _run(args, component, flow_path.resolve(), variables, set(secret_variables), inputs, trusted, source)
+        )
     except KeyboardInterrupt:
         print("dad-studio: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -168,6 +226,7 @@ async def _run(
     component: Any,
     flow_path: Path,
     variables: dict[str, Any],
+    secret_variables: set[str],
     inputs: dict[str, Any],
     trusted: bool,
     source: bytes | None,
@@ -184,6 +243,7 @@ async def _run(
         resume=args.resume,
         inputs=inputs,
         variables=variables,
+        secret_variables=secret_variables,
         durability=args.durability,
         records=args.records,
         trusted=trusted,

@@ -83,13 +83,17 @@ class Clock:
 class EventBus:
     """Numbering, timestamps and fan-out of one run's events."""
 
-    __slots__ = ("_handlers", "_pending", "_seq", "_sinks", "_subscribers", "_wildcard", "now")
+    __slots__ = ("_handlers", "_pending", "_redact", "_seq", "_sinks", "_subscribers", "_wildcard", "now")
 
     def __init__(
         self,
         handlers: dict[str, list[Callable[[Event], Any]]] | None = None,
+        redact: Callable[[Event], Event] | None = None,
     ) -> None:
         self._seq = 0
+        self._redact = redact
+        """Applied to every event before anyone sees it (dad_studio.runs.redact.Redactor.event): one scrub
+        for the log, telemetry, handlers and subscribers alike."""
         self._sinks: list[Sink] = []
         handlers = dict(handlers or {})
         self._wildcard = handlers.pop("*", [])
@@ -136,6 +140,8 @@ class EventBus:
         event: Event = {"seq": self._seq, "ts": ts or self.now(), "type": etype, "path": path}
         if fields:
             event.update(fields)
+        if self._redact is not None:
+            event = self._redact(event)
         for sink in self._sinks:
             sink(event)
         if self._handlers:

@@ -90,7 +90,11 @@ class EngineNodeContext:
         run_logger = getattr(telemetry, "logger", None)
         if run_logger is None:
             return log
-        adapter = logging.LoggerAdapter(run_logger, {"dad_path": self.hier_path})
+        # Through the run's redaction: log records go to trace/logs.jsonl, which must hold no secret either.
+        from dad_studio.runs.redact import RedactingLoggerAdapter
+
+        assert recorder is not None
+        adapter = RedactingLoggerAdapter(run_logger, {"dad_path": self.hier_path}, recorder.redactor)
         return adapter  # type: ignore[return-value]
 
     @property

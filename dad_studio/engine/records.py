@@ -16,7 +16,6 @@ import asyncio
 import hashlib
 import importlib
 import logging
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,14 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from dad_studio import __version__
+from dad_studio.engine.redaction import run_redactor
 from dad_studio.engine.run_context import RunContext
 from dad_studio.model.definitions import ComponentDefinition
+from dad_studio.runs.redact import Redactor
 
 __all__ = ["Recorder", "flow_snapshot", "telemetry_class"]
 
 log = logging.getLogger(__name__)
-
-_SECRET_ENV_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
 
 
 def telemetry_class() -> type[Any] | None:
@@ -44,22 +43,6 @@ def telemetry_class() -> type[Any] | None:
 
 _NODE_ROW_TYPES = frozenset({"node_completed", "node_loaded", "node_skipped"})
 _COMMON_KEYS = frozenset({"seq", "ts", "type", "path"})
-
-
-def _scrub(value: Any, secrets: list[str]) -> Any:
-    """`value` with every secret replaced, as the run writer does for the log."""
-    if isinstance(value, str):
-        from dad_studio.runs.common import REDACTED
-
-        for secret in secrets:
-            if secret in value:
-                value = REDACTED if value == secret else value.replace(secret, REDACTED)
-        return value
-    if isinstance(value, dict):
-        return {_scrub(k, secrets): _scrub(v, secrets) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_scrub(v, secrets) for v in value]
-    return value
 
 
 def flow_snapshot(component: ComponentDefinition, source: bytes | None = None) -> bytes:
@@ -79,20 +62,23 @@ def flow_snapshot(component: ComponentDefinition, source: bytes | None = None) -
     return head.encode() + root.encode("utf-8") + b"}\n"
 
 
-def _env_secrets() -> list[str]:
-    return [v for k, v in os.environ.items() if k.upper().endswith(_SECRET_ENV_SUFFIXES) and len(v) >= 8]
-
-
 class Recorder:
     """Opens the run folder and holds the sinks for one run."""
 
-    def __init__(self, run_context: RunContext, run_dir: Path) -> None:
+    def __init__(self, run_context: RunContext, run_dir: Path, redactor: Redactor | None = None) -> None:
         from dad_studio.runs import RunWriter
 
         self.run_context = run_context
         self.run_dir = run_dir
-        self._secrets = sorted(set(_env_secrets()), key=len, reverse=True)
-        self.writer = RunWriter(run_dir, durability=run_context.durability, secrets=self._secrets)
+        self.redactor = redactor if redactor is not None else run_redactor(run_context)
+        """The run's secrets; the bus has scrubbed every event with it, the writer scrubs the manifest
+        and blobs with it again."""
+        self.writer = RunWriter(
+            run_dir,
+            durability=run_context.durability,
+            secrets=self.redactor.secrets,
+            secret_names=self.redactor.secret_names,
+        )
         self.telemetry: Any = None
         self.node_rows: dict[str, dict[str, Any]] = {}
         """Hierarchy path -> the last node_completed / node_loaded / node_skipped event (for the index)."""
@@ -138,7 +124,7 @@ class Recorder:
             row = {k: v for k, v in event.items() if k not in _COMMON_KEYS}
             if event["type"] == "node_skipped":
                 row.setdefault("status", "skipped")
-            rows[path] = _scrub(row, self._secrets) if self._secrets else row
+            rows[path] = self.redactor.scrub(row)
         return rows
 
     def artifact_dir(self, hier_path: str) -> Path:

@@ -67,6 +67,9 @@ class RunContext:
     """Static inputs: node hierarchy path or node id -> input."""
     variables: dict[str, Any] = field(default_factory=dict)
     """Run-level overrides of the root component's variables (`--var K=V`)."""
+    secret_variables: set[str] = field(default_factory=set)
+    """Names of variables whose values are secrets (`--secret-var K=V`): hidden by name in every recorded
+    `variables` mapping and replaced by `***` wherever the value occurs (engine.redaction)."""
     durability: Durability = "process"
     records: bool = True
     """False: no run folder at all (benchmarks, tests)."""

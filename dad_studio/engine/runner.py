@@ -27,6 +27,7 @@ from dad_studio.engine.context import ExecutionContext, Graph, RunState
 from dad_studio.engine.continuation import prepare_continuation
 from dad_studio.engine.events import EventBus
 from dad_studio.engine.records import Recorder, flow_snapshot
+from dad_studio.engine.redaction import run_redactor
 from dad_studio.engine.registry import ExecutorRegistry
 from dad_studio.engine.run_context import RunContext
 from dad_studio.engine.scheduler import ComponentRun
@@ -159,7 +160,8 @@ class ComponentRunner:
         registry = self.registry
         registry_check = ComponentRunCheck(component)
         registry_check.check()  # the graphs it builds are the run's: each is computed once
-        bus = EventBus(rc.event_handlers)
+        redactor = run_redactor(rc)
+        bus = EventBus(rc.event_handlers, redactor.event if redactor else None)
         flow_dir = rc.flow_path.parent if rc.flow_path is not None else rc.project_root
         state = RunState(
             run_context=rc,
@@ -189,7 +191,7 @@ class ComponentRunner:
             raise ValueError(f"variables of {root_id}: {exc}") from exc
         variables = dict(execution.scope_maps[0])
         if rc.records:
-            recorder = Recorder(rc, rc.run_dir)
+            recorder = Recorder(rc, rc.run_dir, redactor)
             manifest = {
                 "run_id": rc.run_id,
                 "root_component_id": root_id,

@@ -225,16 +225,9 @@ class RunWriter:
         return {**fields, "variables": redacted}
 
     def _scrub(self, value: Any) -> Any:
-        if isinstance(value, str):
-            for secret in self._secrets:
-                if secret in value:
-                    value = REDACTED if value == secret else value.replace(secret, REDACTED)
-            return value
-        if isinstance(value, dict):
-            return {self._scrub(k): self._scrub(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self._scrub(v) for v in value]
-        return value
+        from dad_studio.runs.redact import scrub
+
+        return scrub(value, self._secrets)
 
     def _scrub_bytes(self, data: bytes) -> bytes:
         for secret in self._secrets:
