@@ -7,6 +7,8 @@ big_fit.png (a 2,000-node flow fitted in view, drawn by the far-zoom overview, w
 and a selection) and big_45.png (the same at 45%, nodes drawn simplified).
 History set (issue 9): history.png (the run history dock), run_step.png (a past run opened in the
 run viewer, stepped to an event), rerun_plan.png (the plan shown before a re-run), compare.png.
+`--trust` (issue 5): trust.png (the studio with the trust prompt over it, after Run on the example
+flow from an untrusted folder) and trust_prompt.png (the prompt alone).
 """
 
 from __future__ import annotations
@@ -35,12 +37,15 @@ def settle(app: QtWidgets.QApplication) -> None:
 def main(argv: list[str]) -> int:
     runs = "--runs" in argv
     batch = "--batch" in argv  # issue 11: batch.png and batch_dock.png only (batch_shots below)
-    argv = [a for a in argv if a not in ("--runs", "--batch")]
+    trust = "--trust" in argv  # issue 5: trust.png and trust_prompt.png only (trust_shots below)
+    argv = [a for a in argv if a not in ("--runs", "--batch", "--trust")]
     if len(argv) != 1:
         print(__doc__, file=sys.stderr)
         return 2
     if batch:
         return batch_shots(Path(argv[0]))
+    if trust:
+        return trust_shots(Path(argv[0]))
     if runs:
         from run_screenshots import run_shots  # tools/run_screenshots.py
 
@@ -301,6 +306,65 @@ def batch_shots(out: Path) -> int:
     batches.dock.resize(1400, 420)
     shot_widget(app, batches.dock, out / "batch_dock.png")
     batches.dock.setFloating(False)
+    win.close()
+    close_loop(loop)
+    return 0
+
+
+def trust_shots(out: Path) -> int:
+    """`--trust`: Run pressed on the example flow (two command nodes) saved in a folder that is not
+    trusted; the prompt is shot over the window (trust.png) and alone (trust_prompt.png). The user
+    config is a temporary folder: nothing is read from or written to the real one."""
+    import json
+
+    from PySide6 import QtGui
+
+    from dad_studio.ui.loop import close_loop, make_loop
+    from dad_studio.ui.run.trust_prompt import TrustAnswer
+
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="dad-shots-trust-"))
+    os.environ["DAD_STUDIO_CONFIG_DIR"] = str(tmp / "user-config")
+    app = QtWidgets.QApplication([])
+    app.setQuitOnLastWindowClosed(False)
+    loop = make_loop(app)
+    settings = QtCore.QSettings(str(tmp / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    win = MainWindow(settings=settings, state_dir=tmp / "state")
+    win.ask_save_changes = lambda: "discard"  # type: ignore[method-assign]
+    win.resize(1400, 900)
+    win.show()
+    flow = tmp / "downloads" / "summarise" / "example.dad.json"
+    flow.parent.mkdir(parents=True)
+    data = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    data["root"]["variables"]["stamp"] = "$expr{py: ', '.join(sorted(['b', 'a']))}"
+    data["root"]["nodes"]["big"]["settings"]["statement"] = "$expr{py: $hier{scan}.outcome.total_files > 100}"
+    flow.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    win.open_file(flow)
+    win.canvas.view.fit()
+    settle(app)
+    prompted: list[Any] = []
+    win.runs.trust_prompted.connect(prompted.append)  # type: ignore[attr-defined]
+    win.runs.actions["run"].trigger()  # type: ignore[attr-defined]
+    settle(app)
+    assert prompted, "the example flow runs commands: Run must ask"
+    prompt = prompted[0]
+    prompt.adjustSize()
+    settle(app)
+    dialog = prompt.grab()
+    dialog.save(str(out / "trust_prompt.png"))
+    print(out / "trust_prompt.png")
+    shot = win.grab()
+    painter = QtGui.QPainter(shot)
+    painter.fillRect(shot.rect(), QtGui.QColor(0, 0, 0, 90))  # the window is blocked while it asks
+    x = (shot.width() - dialog.width()) // 2
+    painter.drawPixmap(x, 120, dialog)
+    painter.setPen(QtGui.QColor(90, 90, 90))
+    painter.drawRect(x - 1, 119, dialog.width() + 1, dialog.height() + 1)
+    painter.end()
+    shot.save(str(out / "trust.png"))
+    print(out / "trust.png")
+    prompt.buttons_by_answer[TrustAnswer.CANCEL].click()
+    settle(app)
     win.close()
     close_loop(loop)
     return 0
