@@ -22,6 +22,18 @@ __all__ = ["EngineNodeContext"]
 
 log = logging.getLogger("dad_studio.nodes")
 
+_TEMPLATE: Any = None
+"""dad_studio.template once a node has rendered a string with a `$` (a run without templates never
+loads it); kept here because an import statement per render costs more than the check it guards."""
+
+
+def _template() -> Any:
+    global _TEMPLATE
+    import dad_studio.template
+
+    _TEMPLATE = dad_studio.template
+    return _TEMPLATE
+
 
 class EngineNodeContext:
     """NodeContext for one attempt of one node."""
@@ -106,18 +118,22 @@ class EngineNodeContext:
     # -- templates -------------------------------------------------------------------------------
 
     def render(self, text: str) -> str:
-        if "$" not in text:  # no template form can start without a `$`: plain text as it is
+        # Plain text (no template form, escapes included) as it is, before the variable scope is built:
+        # most strings a node renders are plain, and a `$` alone (a price, `$HOME`) is no template.
+        if "$" not in text:
             return text
-        from dad_studio.template import render
-
-        return render(text, self.variables, results=self.execution, allow_python=self.trusted)
+        template = _TEMPLATE or _template()
+        if not template.has_template(text):
+            return text
+        return template.render(text, self.variables, results=self.execution, allow_python=self.trusted)  # type: ignore[no-any-return]
 
     def evaluate(self, text: str) -> Any:
         if "$" not in text:
             return text
-        from dad_studio.template import evaluate
-
-        return evaluate(text, self.variables, results=self.execution, allow_python=self.trusted)
+        template = _TEMPLATE or _template()
+        if not template.has_template(text):
+            return text
+        return template.evaluate(text, self.variables, results=self.execution, allow_python=self.trusted)
 
     def render_value(self, value: Any) -> Any:
         if isinstance(value, str):
