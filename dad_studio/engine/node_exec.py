@@ -110,6 +110,27 @@ def _finish(
     return result
 
 
+def _pre_input_request(
+    execution: ExecutionContext, node_id: str, path: str, node: NodeDefinition, settings: Any
+) -> dict[str, Any]:
+    """What `pre_events: ["node_input_required"]` asks (RUNS.md): the node's settings as written, the
+    settings with every default filled in (`defaults`), and its current input (`input`: the static
+    input given for it, or None). A container's settings (its whole body) are left out."""
+    node_type = node.type
+    container = node_type in ("for_each", "subflow")
+    _found, current = execution.run.run_context.static_input(node_id, path)
+    defaults: Any = {}
+    if not container:
+        dump = getattr(settings, "model_dump", None)
+        defaults = dump(mode="json") if callable(dump) else {}
+    return {
+        "node_type": node_type,
+        "settings": node.settings if not container else {},
+        "defaults": defaults,
+        "input": current,
+    }
+
+
 async def run_node(execution: ExecutionContext, node_id: str, node: NodeDefinition) -> tuple[NodeResult, Any]:
     """Execute one element; returns its result and, for a conditional, the port it took."""
     run = execution.run
@@ -129,17 +150,19 @@ async def run_node(execution: ExecutionContext, node_id: str, node: NodeDefiniti
             )
         node_input = None
         if prepared.pre_input:
-            request = {
-                "node_type": type_id,
-                "settings": node.settings if type_id not in ("for_each", "subflow") else {},
-            }
-            node_input = await request_node_input(execution, node_id, type_id, request)
+            node_input = await request_node_input(
+                execution, node_id, type_id, _pre_input_request(execution, node_id, path, node, prepared.settings)
+            )
     except asyncio.CancelledError:
-        _finish(execution, node_id, path, type_id, _CANCELLED, started_at, t0, attempt)
+        # Ended before its first attempt (settings, trust, the pre-input wait): still a node_started /
+        # node_completed pair, which every consumer of the log assumes.
+        bus.emit(_NODE_STARTED, path, {"node_type": type_id, "attempt": 1}, started_at)
+        _finish(execution, node_id, path, type_id, _CANCELLED, started_at, t0, 1)
         raise
     except Exception as exc:
         error = _error_for(exc, None)
-        return _finish(execution, node_id, path, type_id, _FAILED, started_at, t0, attempt, error=error), None
+        bus.emit(_NODE_STARTED, path, {"node_type": type_id, "attempt": 1}, started_at)
+        return _finish(execution, node_id, path, type_id, _FAILED, started_at, t0, 1, error=error), None
 
     executor = prepared.executor
     settings = prepared.settings

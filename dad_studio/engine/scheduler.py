@@ -96,7 +96,10 @@ class ComponentRun:
         execution = self.execution
         run = execution.run
         execution.status = Status.RUNNING
-        run.bus.emit(EventType.COMPONENT_STARTED, execution.path, {"kind": execution.kind, "status": "running"})
+        started: dict[str, Any] = {"kind": execution.kind, "status": "running"}
+        if execution.loop_vars:
+            started["variables"] = dict(execution.loop_vars)  # a loop iteration: its item and index
+        run.bus.emit(EventType.COMPONENT_STARTED, execution.path, started)
         self._done = asyncio.get_running_loop().create_future()
         first: str | None = None
         if not self.nodes:

@@ -113,9 +113,14 @@ class ComponentView:
     children: list[str] = field(default_factory=list)
     """Paths of its elements, in definition order, then in the order they first appeared."""
     token: object = field(default=None, compare=False, repr=False)
+    loop_variables: dict[str, Any] | None = None
+    """For a loop iteration: its item and index variables, as its component_started event gives them."""
 
     def clone(self, token: object = None) -> ComponentView:
-        return ComponentView(self.path, self.owner, self.kind, self.status, self.iteration, list(self.children), token)
+        return ComponentView(
+            self.path, self.owner, self.kind, self.status, self.iteration, list(self.children), token,
+            self.loop_variables,
+        )  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -380,6 +385,9 @@ class RunState:
         view = self._own_component(self.components[path])
         view.kind = event.get("kind") or view.kind
         view.status = "running"
+        loop_variables = event.get("variables")
+        if isinstance(loop_variables, dict):
+            view.loop_variables = dict(loop_variables)
 
     def _on_component_completed(self, event: dict[str, Any]) -> None:
         path = event["path"]
@@ -548,8 +556,9 @@ class RunState:
     def variables(self, component_path: str) -> dict[str, Any]:
         """Variables in scope in a component, resolved where the record allows (TEMPLATES.md order).
 
-        Loop iterations contribute their index variable; the item itself is not in the events, so
-        it is missing here. Subflow overrides that are templates are shown as their template text.
+        Loop iterations contribute their item and index variables (from their component_started
+        event; a log written before the engine recorded them gives the index only). Subflow
+        overrides that are templates are shown as their template text.
         """
         chain = self.component_chain(component_path)
         scope: dict[str, Any] = {}
@@ -568,7 +577,9 @@ class RunState:
                 overrides = owner.settings.get("variables")
                 if isinstance(overrides, dict):
                     scope.update(overrides)
-            if owner is not None and owner.type == "for_each" and view.iteration is not None:
+            if view.loop_variables is not None:
+                scope.update(view.loop_variables)
+            elif owner is not None and owner.type == "for_each" and view.iteration is not None:
                 index_var = owner.settings.get("index_var", "index")
                 scope[str(index_var)] = view.iteration
         builtins: dict[str, Any] = {"run_id": self.run_id, "component_hier_path": component_path}
