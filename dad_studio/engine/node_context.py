@@ -11,9 +11,12 @@ import mimetypes
 from collections import ChainMap
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dad_studio.engine.context import ExecutionContext
+
+if TYPE_CHECKING:
+    from dad_studio.engine.artifacts import ArtifactCopies
 from dad_studio.engine.inputs import request_node_input
 from dad_studio.model.events import EventType
 from dad_studio.nodes.base import NodeFailure
@@ -39,6 +42,7 @@ class EngineNodeContext:
     """NodeContext for one attempt of one node."""
 
     __slots__ = (
+        "_copies",
         "_variables",
         "attempt",
         "execution",
@@ -64,6 +68,7 @@ class EngineNodeContext:
         self.attempt = attempt
         self.node_input = node_input
         self._variables: ChainMap[str, Any] | None = None
+        self._copies: ArtifactCopies | None = None
 
     # -- plain attributes of the protocol ------------------------------------------------------
 
@@ -175,11 +180,29 @@ class EngineNodeContext:
         target = self._artifact_dir() / Path(*rel.parts)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-        self._announce(target, media_type)
+        if self._copies is not None:
+            self._copies.record(target, media_type)  # after the recorded files still being copied
+        else:
+            self._announce(target, media_type)
         return target
 
     def record_artifact(self, path: Path, media_type: str = "application/octet-stream") -> None:
-        self._announce(Path(path), media_type)
+        """Copy a file the node wrote elsewhere into artifacts/<hier/path>/ (in a thread); its
+        `artifact_written` names the copy and comes before the node's result (engine.artifacts)."""
+        if self._copies is None:
+            from dad_studio.engine.artifacts import ArtifactCopies
+
+            self._copies = ArtifactCopies(self.execution, self.hier_path)
+        self._copies.record(Path(path), media_type)
+
+    async def settle_artifacts(self) -> None:
+        """Wait for the recorded files' copies and events (the engine calls it before the result)."""
+        if self._copies is not None:
+            await self._copies.settle()
+
+    def cancel_artifacts(self) -> None:
+        if self._copies is not None:
+            self._copies.cancel()
 
     def _announce(self, path: Path, media_type: str) -> None:
         if media_type == "application/octet-stream":

@@ -175,15 +175,24 @@ async def run_node(execution: ExecutionContext, node_id: str, node: NodeDefiniti
         try:
             if timeout_s is None:
                 output = await executor.execute(ctx, settings)
+                await ctx.settle_artifacts()
             else:
                 async with asyncio.timeout(timeout_s):
                     output = await executor.execute(ctx, settings)
+                    await ctx.settle_artifacts()
             if not isinstance(output, NodeOutput):
                 raise TypeError(f"executor of {type_id!r} returned {type(output).__name__}, not NodeOutput")
         except asyncio.CancelledError:
+            ctx.cancel_artifacts()
             _finish(execution, node_id, path, type_id, _CANCELLED, started_at, t0, attempt)
             raise
         except Exception as exc:
+            try:
+                await ctx.settle_artifacts()  # what the attempt recorded before it failed is announced
+            except asyncio.CancelledError:
+                ctx.cancel_artifacts()
+                _finish(execution, node_id, path, type_id, _CANCELLED, started_at, t0, attempt)
+                raise
             if attempt < max_attempts and not isinstance(exc, InputUnavailable):
                 retry = prepared.retry
                 assert retry is not None
