@@ -44,7 +44,7 @@ JoinMode = Literal["all", "any"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+    model_config = ConfigDict(extra="forbid", validate_assignment=False, defer_build=True)
 
 
 class RetryPolicy(_Strict):
@@ -57,7 +57,7 @@ class RetryPolicy(_Strict):
 class EdgeDefinition(_Strict):
     """`{"from": A, "to": B, "on": ..., "port": ...}`; `port` only for a conditional source."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     source: str = Field(alias="from")
     target: str = Field(alias="to")

@@ -78,7 +78,7 @@ EVENT_TYPES: dict[str, tuple[str, ...]] = {
 class Event(BaseModel):
     """One line of events.jsonl, validated: the common fields plus the type's extra fields."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     seq: int
     ts: str

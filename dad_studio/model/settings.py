@@ -15,7 +15,7 @@ from dad_studio.model.definitions import ComponentDefinition
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", strict=True, arbitrary_types_allowed=True, defer_build=True)
 
 
 # -- ai_model ---------------------------------------------------------------------------------------
