@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -392,13 +393,28 @@ def make_progress(stream: IO[str]) -> PlainProgress:
 
 
 class TerminalInput:
-    """Answers input requests by asking on the terminal: typed fields with their defaults."""
+    """Answers input requests by asking on the terminal: typed fields with their defaults.
 
-    def __init__(self, progress: PlainProgress) -> None:
+    One question at a time: branches that wait for input together queue on a lock (the terminal
+    has one stdin; two threads in input() at once interleave prompts and steal each other's
+    answers). A mistyped answer (bad JSON, a field of the wrong type) is asked again."""
+
+    def __init__(self, progress: PlainProgress, prompt: Callable[[str], str] = input) -> None:
         self.progress = progress
+        self.prompt = prompt
+        """Reads one line after showing its argument (`input`; tests pass a fake)."""
+        self._lock: asyncio.Lock | None = None
 
     async def handle(self, event: InputRequest) -> None:
-        loop = asyncio.get_running_loop()
+        if self._lock is None:
+            self._lock = asyncio.Lock()  # made in the run's loop
+        async with self._lock:
+            await self._handle(event)
+
+    async def _ask(self, text: str) -> str:
+        return await asyncio.get_running_loop().run_in_executor(None, self.prompt, text)
+
+    async def _handle(self, event: InputRequest) -> None:
         self.progress.pause()
         try:
             request = event.request
@@ -407,24 +423,33 @@ class TerminalInput:
             if isinstance(fields, dict) and fields:
                 answer = {}
                 for name, spec in fields.items():
-                    answer[name] = await self._ask_field(loop, name, spec if isinstance(spec, dict) else {})
+                    answer[name] = await self._ask_field(name, spec if isinstance(spec, dict) else {})
                 event.input = answer
             else:
-                raw = await loop.run_in_executor(None, input, "input (JSON): ")
-                event.input = json.loads(raw) if raw.strip() else None
+                event.input = await self._ask_json()
             event.handled = True
             event.source = "cli"
         finally:
             self.progress.resume()
 
-    async def _ask_field(self, loop: asyncio.AbstractEventLoop, name: str, spec: dict[str, Any]) -> Any:
+    async def _ask_json(self) -> Any:
+        while True:
+            raw = await self._ask("input (JSON): ")
+            if not raw.strip():
+                return None
+            try:
+                return json.loads(raw)
+            except json.JSONDecodeError as exc:
+                print(f'  not JSON ({exc.msg} at column {exc.colno}); quote text as "text"', file=sys.stderr)
+
+    async def _ask_field(self, name: str, spec: dict[str, Any]) -> Any:
         kind = spec.get("type", "string")
         default = spec.get("default")
         choices = spec.get("choices")
         hint = f" {choices}" if choices else ""
         shown = f" [{default}]" if default is not None else ""
         while True:
-            raw = await loop.run_in_executor(None, input, f"  {name} ({kind}){hint}{shown}: ")
+            raw = await self._ask(f"  {name} ({kind}){hint}{shown}: ")
             if not raw and default is not None:
                 return default
             try:
@@ -435,9 +460,15 @@ class TerminalInput:
 
 def _convert(raw: str, kind: str, choices: list[Any] | None) -> Any:
     if kind == "integer":
-        return int(raw)
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{raw!r} is not a whole number") from None
     if kind == "number":
-        return float(raw)
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"{raw!r} is not a number") from None
     if kind == "boolean":
         low = raw.strip().lower()
         if low in ("y", "yes", "true", "1"):
