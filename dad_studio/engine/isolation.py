@@ -1,8 +1,27 @@
-"""IsolatedExecution: a run that leaves the process as it found it.
+"""IsolatedExecution: a run that leaves the process as it found it — for ONE run at a time.
 
 The engine itself never changes the working directory or the environment (two runs may share a
 process), but nodes may: a `python` callable that calls os.chdir, a plugin that sets a variable.
 On exit, normal or not, whatever changed is put back, and the run's records are flushed and closed.
+
+What is and is not isolated (read this before using it with concurrent runs):
+
+- The working directory and `os.environ` are process-wide state. On entry the block takes a snapshot
+  of both; on exit it restores that snapshot — whoever made the changes. Nothing is isolated *during*
+  the block: a node's `os.chdir` or `os.environ[...] = ...` is seen at once by every other run, node
+  and thread of the process (and by the command nodes they start, which inherit both).
+- With several runs in one process (a batch of concurrent runs in one event loop, the studio running
+  two flows), blocks overlap: when run A's block exits it restores A's entry snapshot, which undoes
+  a change run B made mid-run (B may then lose its working directory or a variable it set), and
+  re-adds or removes variables that B is relying on. Restoring is therefore only correct when no
+  other run in the process is in progress. For concurrent runs, use one process per run (the
+  `batch` Ray/process backends) or nodes that do not touch process-wide state (command nodes take
+  `working_dir` and `env` settings instead of chdir/putenv).
+- Not restored at all: anything else a node changes in the process (sys.path, sys.modules, the
+  umask, signal handlers, module globals, the default asyncio executor, open files, threads it
+  started, child processes it left running), and files it wrote outside the run folder.
+- What the block does guarantee: its runs' records are closed (run.json final, index written and
+  its connection closed) when it exits, whatever ended it.
 """
 
 from __future__ import annotations
