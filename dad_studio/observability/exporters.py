@@ -154,15 +154,24 @@ class JsonlMetricExporter(MetricExporter):
 class FanOutMetricExporter(MetricExporter):
     """One metric reader feeding several exporters (the run's file and an OTLP endpoint)."""
 
-    def __init__(self, exporters: Sequence[MetricExporter], on_error: Callable[[str, BaseException], None]) -> None:
+    def __init__(
+        self,
+        exporters: Sequence[MetricExporter],
+        on_error: Callable[[str, BaseException], None],
+        extra: Callable[[MetricsData], MetricsData] | None = None,
+    ) -> None:
+        """`extra`: adds the metrics the run aggregates itself (the duration histogram) to each collection."""
         super().__init__(
             preferred_temporality={cls: AggregationTemporality.CUMULATIVE for cls in _INSTRUMENT_CLASSES},
             preferred_aggregation={},
         )
         self._exporters = list(exporters)
         self._on_error = on_error
+        self._extra = extra
 
     def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
+        if self._extra is not None:
+            metrics_data = self._extra(metrics_data)
         result = MetricExportResult.SUCCESS
         for exporter in self._exporters:
             try:

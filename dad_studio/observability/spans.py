@@ -60,7 +60,7 @@ def model_of(event: Mapping[str, Any]) -> str | None:
     for key in ("usage", "output"):
         source = event.get(key)
         if source.__class__ is dict or (source is not None and isinstance(source, Mapping)):
-            model = source.get("model")  # type: ignore[union-attr]
+            model = source.get("model")
             if isinstance(model, str) and model:
                 return model
     return None
