@@ -86,3 +86,14 @@ def test_exported_histogram_is_valid_otlp_json(tmp_path: Path, stream: Any) -> N
     assert (point.count, point.sum, point.min, point.max) == (30, float(sum(range(30))), 0.0, 29.0)
     assert list(point.bucket_counts)[:4] == [1, 5, 5, 15]  # 0 | (0,5] | (5,10] | (10,25]
     assert hist.histogram.aggregation_temporality == 2  # cumulative
+
+
+def test_run_resource_equals_resource_create(monkeypatch: Any) -> None:
+    from dad_studio.observability.telemetry import run_resource
+
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test,team=a")
+    attrs = {"service.name": "dad-studio", "dad.run_id": "r1"}
+    ours = dict(run_resource(attrs).attributes)
+    sdk = dict(Resource.create(attrs).attributes)
+    assert ours.pop("service.instance.id") and sdk.pop("service.instance.id")  # one per process, both set
+    assert ours == sdk and ours["team"] == "a" and ours["dad.run_id"] == "r1"
