@@ -112,6 +112,7 @@ async def studio_once(win: Any) -> tuple[float, list[float]]:
     timer.stop()
     assert session.status == "completed", (session.status, session.error)
     assert session.wall_s is not None
+    LONG_GAPS.extend((a, b) for a, b in itertools.pairwise(ticks) if b - a > 0.02)
     return session.wall_s, [(b - a) * 1000 for a, b in itertools.pairwise(ticks)]
 
 
@@ -123,8 +124,19 @@ ATTRIBUTED = (
     ("dad_studio.ui.run.controller", "RunController", "start_run", "run start (controller)"),
     ("dad_studio.ui.run.controller", "RunController", "flush", "run event flush (controller)"),
     ("dad_studio.ui.run.context_panel", "ContextPanel", "rebuild", "context panel rebuild"),
+    ("dad_studio.ui.run.context_panel", "ContextPanel", "update_from", "context panel batch"),
+    ("dad_studio.ui.run.context_panel", "ContextPanel", "refresh_scope", "context scope refresh"),
+    ("dad_studio.ui.run.artifacts", "ArtifactBrowser", "_fill", "artifact list fill"),
+    ("dad_studio.ui.run.outcome_panel", "OutcomePanel", "rebuild", "outcome panel rebuild"),
+    ("dad_studio.ui.run.log_panel", "LogPanel", "update_from", "log panel batch"),
 )
 """UI-thread functions timed with --attribute (CPU and wall per call): which of them make the gaps."""
+
+
+TIMELINE: list[tuple[float, float, str]] = []
+"""(start, end, label) of every attributed call (--attribute): matched against the long gaps."""
+LONG_GAPS: list[tuple[float, float]] = []
+"""(start, end) of every gap over 20 ms."""
 
 
 def attribute(spans: dict[str, list[tuple[float, float]]]) -> None:
@@ -145,11 +157,26 @@ def attribute(spans: dict[str, list[tuple[float, float]]]) -> None:
             try:
                 return _original(*a, **k)
             finally:
-                spans.setdefault(_label, []).append(
-                    ((time.perf_counter() - w) * 1000, (time.process_time() - c) * 1000)
-                )
+                end = time.perf_counter()
+                spans.setdefault(_label, []).append(((end - w) * 1000, (time.process_time() - c) * 1000))
+                TIMELINE.append((w, end, _label))
 
         setattr(cls, method, timed)
+    import gc
+
+    started: list[tuple[float, float]] = []
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started.append((time.perf_counter(), time.process_time()))
+        elif started:
+            w, c = started.pop()
+            label = f"python GC gen {info.get('generation')}"
+            end = time.perf_counter()
+            spans.setdefault(label, []).append(((end - w) * 1000, (time.process_time() - c) * 1000))
+            TIMELINE.append((w, end, label))
+
+    gc.callbacks.append(on_gc)
 
 
 def main(argv: list[str]) -> int:
@@ -248,6 +275,11 @@ def main(argv: list[str]) -> int:
                 f"    {label:<30}{len(calls):6d}{max(w for w, _ in calls):9.1f} /{max(c for _, c in calls):6.1f}"
                 f"{sum(c for _, c in calls):10.1f}"
             )
+    if spans and LONG_GAPS:
+        print("  gaps over 20 ms and the attributed calls inside them (wall ms):")
+        for a, b in LONG_GAPS:
+            inside = [f"{label} {(min(e, b) - max(s, a)) * 1000:.0f}" for s, e, label in TIMELINE if s < b and e > a]
+            print(f"    {(b - a) * 1000:6.1f}: {', '.join(inside) or '-'}")
     if args.json:
         print(json.dumps(summary))
     shutil.rmtree(tmp, ignore_errors=True)

@@ -7,6 +7,8 @@ whose hierarchy paths appear in a batch of events, so a batch costs O(events), n
 
 from __future__ import annotations
 
+import time
+
 from PySide6 import QtCore, QtWidgets
 
 from dad_studio.runs.state import NodeView, edge_state
@@ -20,6 +22,11 @@ FAR_ZOOM = 0.35
 """Below this zoom a node is drawn as a plain box (items.NodeItem.paint)."""
 CANVAS_MS = 120
 """Item updates are applied at most this often: a fit-all repaint of a big flow costs tens of ms."""
+SLICE_MS = 8.0
+"""Per event-loop pass, item updates stop after about this long and go on at the next pass: a
+1,000-node batch (a run starting, a fit-all view of a busy run) costs ~20-40 ms of Python work."""
+SLICE_CHECK = 16
+"""Items updated between two clock reads."""
 TAIL_CHARS = 90
 LIVE = ("running", "waiting_input")
 
@@ -77,14 +84,29 @@ class CanvasRunOverlay(QtCore.QObject):
         self.paint_timer.setSingleShot(True)
         self.paint_timer.setInterval(CANVAS_MS)
         self.paint_timer.timeout.connect(self._apply_queued)
+        self._todo: dict[str, None] = {}
+        """Node ids (of the component on show) still to update: a big batch is applied in slices."""
+        self.slice_timer = QtCore.QTimer(self)
+        self.slice_timer.setSingleShot(True)
+        self.slice_timer.setInterval(0)
+        self.slice_timer.timeout.connect(self._drain)
         canvas.path_changed.connect(self.refresh_all)
         canvas.view.zoom_changed.connect(self._on_zoom)
 
-    def show_session(self, session: RunSession | None) -> None:
+    def show_session(self, session: RunSession | None, *, sliced: bool = False) -> None:
+        """Show another run. `sliced`: its items are updated over several event-loop passes
+        (SLICE_MS each) instead of at once (the same final state; `finish()` completes it now)."""
         self.session = session
         self._queued.clear()
         self.paint_timer.stop()
-        self.refresh_all()
+        if sliced and self._shown() is not None:
+            self._live.clear()
+            self._todo.clear()
+            self._cpath_run = component_path(session, self.canvas.cpath) if session is not None else None
+            self._todo.update(dict.fromkeys(self.canvas.scene.nodes))
+            self._drain()
+        else:
+            self.refresh_all()
 
     def set_live(self, live: bool) -> None:
         """While a run repaints the canvas several times a second, items it touches are cached.
@@ -122,6 +144,8 @@ class CanvasRunOverlay(QtCore.QObject):
         """Recompute every item of the scene (new run selected, level changed, scene rebuilt)."""
         session = self._shown()
         self._live.clear()
+        self._todo.clear()
+        self.slice_timer.stop()
         scene = self.canvas.scene
         if session is None:
             self._cpath_run = None
@@ -139,19 +163,21 @@ class CanvasRunOverlay(QtCore.QObject):
         self._sync_timer()
 
     def update_paths(self, changed: set[str], *, now: bool = False) -> None:
-        """Queue a batch; applied at most every CANVAS_MS (or `now`, e.g. when the run ends)."""
+        """Queue a batch; applied at most every CANVAS_MS, in slices (or all of it `now`, e.g.
+        when the run ends)."""
         self._queued |= changed
         if now:
-            self._apply_queued()
+            self._apply_queued(sliced=False)
         elif not self.paint_timer.isActive():
             self.paint_timer.start()
 
-    def _apply_queued(self) -> None:
+    def _apply_queued(self, *, sliced: bool = True) -> None:
         """Only items whose element (or whose edge's source) changed are touched."""
         self.paint_timer.stop()
         changed, self._queued = self._queued, set()
         session = self._shown()
         if session is None:
+            self._todo.clear()
             return
         state = session.state
         # a new loop iteration may have started: follow the latest one
@@ -166,11 +192,31 @@ class CanvasRunOverlay(QtCore.QObject):
         if prefix is None:
             return
         nodes = self.canvas.scene.nodes
+        todo = self._todo
         cut = len(prefix) + 1
         for path in changed:
             if not path.startswith(prefix) or len(path) <= cut or path[cut - 1] != ".":
                 continue
             node_id = path[cut:]
+            if node_id in nodes:
+                todo[node_id] = None
+        self._drain(everything=not sliced)
+
+    def _drain(self, *, everything: bool = False) -> None:
+        """Update queued items (and their outgoing edges) for about SLICE_MS (`everything`: all of
+        them); what is left goes on at the next pass of the event loop."""
+        self.slice_timer.stop()
+        session = self._shown()
+        todo = self._todo
+        if session is None or self._cpath_run is None:
+            todo.clear()
+            return
+        nodes = self.canvas.scene.nodes
+        deadline = None if everything else time.perf_counter() + SLICE_MS / 1000
+        count = 0
+        while todo:
+            node_id = next(iter(todo))
+            del todo[node_id]
             item = nodes.get(node_id)
             if item is None:
                 continue
@@ -178,7 +224,24 @@ class CanvasRunOverlay(QtCore.QObject):
             for edge in item.edges:
                 if edge.source is item:
                     self._update_edge(session, edge)
+            count += 1
+            if deadline is not None and count % SLICE_CHECK == 0 and time.perf_counter() > deadline:
+                break
+        if todo:
+            self.slice_timer.start()
         self._sync_timer()
+
+    def finish(self) -> None:
+        """Apply every queued update now (tests, screenshots, the end of a run)."""
+        if self._queued:
+            self._apply_queued(sliced=False)
+        elif self._todo:
+            self._drain(everything=True)
+
+    @property
+    def pending(self) -> int:
+        """Items still waiting for their update (0: the canvas shows the state)."""
+        return len(self._todo) + len(self._queued)
 
     def _far(self) -> bool:
         return self.canvas.view.transform().m11() < FAR_ZOOM
@@ -190,8 +253,9 @@ class CanvasRunOverlay(QtCore.QObject):
             self._live.pop(node_id, None)
             return
         text, tail = node_text(session, view)
+        overview = self.canvas.scene.overview.active
         quiet = view.status == "pending" and item.run_status in (None, "pending") and self._far()
-        if self._live_run and not quiet:
+        if self._live_run and not quiet and not overview:  # far out the overview paints, not the item
             item.setCacheMode(CACHED)
         item.set_run_state(view.status, text, tail, repaint=not quiet)
         if view.status in LIVE:
@@ -206,7 +270,7 @@ class CanvasRunOverlay(QtCore.QObject):
         source = session.state.nodes.get(f"{self._cpath_run}.{edge.edge.source}")
         state = edge_state(edge.edge, source)
         new = None if state == "pending" else state
-        if new != edge.run_state and self._live_run:
+        if new != edge.run_state and self._live_run and not self.canvas.scene.overview.active:
             edge.setCacheMode(CACHED)
         edge.set_run_state(new)
 
@@ -232,4 +296,6 @@ class CanvasRunOverlay(QtCore.QObject):
     def shutdown(self) -> None:
         self.timer.stop()
         self.paint_timer.stop()
+        self.slice_timer.stop()
+        self._todo.clear()
         self._live.clear()

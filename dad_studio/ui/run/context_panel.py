@@ -2,12 +2,16 @@
 variables in scope and results of the selected component.
 
 Rows are kept by (kind, path) and updated in place for the paths a batch touched; the tree is built
-in full only when the panel shows another run (or comes back into view after a hidden stretch).
+in full only when the panel shows another run (or comes back into view after a hidden stretch), and
+then in slices of about BUILD_SLICE_MS per pass of the event loop: a 1,000-element run is ~30 ms of
+item making, which would otherwise be one stall of the UI right when Run is pressed. Batches that
+arrive meanwhile wait and are applied when the build ends, so the tree ends as a direct build would.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -24,6 +28,10 @@ Key = tuple[str, str]
 
 
 SCOPE_MS = 400
+BUILD_SLICE_MS = 8.0
+"""Rows made per pass of the event loop while the tree is built: about this long."""
+BUILD_CHECK = 32
+"""Rows made between two clock reads."""
 MAX_RESULT_ROWS = 200
 _BRUSHES: dict[str, QtGui.QBrush] = {}
 
@@ -70,6 +78,15 @@ class ContextPanel(RunPanel):
         self.scope_timer.setInterval(SCOPE_MS)
         self.scope_timer.timeout.connect(self.refresh_scope)
         self.tree.currentItemChanged.connect(self._on_current)
+        self._build: list[tuple[Key, ContextNode]] = []
+        """(parent key, node) still to make, in tree order, while a build goes on in slices."""
+        self._build_at = 0
+        self._deferred: set[str] | None = None
+        """Paths of batches received while a build goes on (None: no build going on)."""
+        self.build_timer = QtCore.QTimer(self)
+        self.build_timer.setSingleShot(True)
+        self.build_timer.setInterval(0)
+        self.build_timer.timeout.connect(self._continue_build)
 
     # -- building ----------------------------------------------------------------------------------
 
@@ -81,6 +98,7 @@ class ContextPanel(RunPanel):
             self.tree.setUpdatesEnabled(True)
 
     def _rebuild(self) -> None:
+        self.stop_build()
         self.tree.clear()
         self.items.clear()
         session = self.session
@@ -89,21 +107,67 @@ class ContextPanel(RunPanel):
             return
         root = session.state.context_tree()
         run_item = self._make(None, root)
-        self._add_children(run_item, root)  # children first, then one insertion into the view
         self.tree.addTopLevelItem(run_item)
         run_item.setExpanded(True)
-        for index in range(run_item.childCount()):
-            run_item.child(index).setExpanded(True)
+        order: list[tuple[Key, ContextNode]] = []
+        stack = [((root.kind, root.path), child) for child in reversed(root.children)]
+        while stack:  # depth first, in the tree's order
+            parent_key, node = stack.pop()
+            order.append((parent_key, node))
+            stack.extend(((node.kind, node.path), child) for child in reversed(node.children))
+        self._build, self._build_at, self._deferred = order, 0, set()
         self.scope_path = self.scope_path if self.scope_path in session.state.components else session.root_id
+        self._continue_build()
         self.refresh_scope()
 
-    def _add_children(self, item: QtWidgets.QTreeWidgetItem, node: ContextNode) -> None:
-        children = []
-        for child in node.children:
-            child_item = self._make(None, child)
-            self._add_children(child_item, child)
-            children.append(child_item)
-        item.addChildren(children)
+    def _continue_build(self, *, everything: bool = False) -> None:
+        """Make the next rows of the build for about BUILD_SLICE_MS (`everything`: all of them)."""
+        self.build_timer.stop()
+        order, at, items = self._build, self._build_at, self.items
+        deadline = None if everything else time.perf_counter() + BUILD_SLICE_MS / 1000
+        run_key = order[0][0] if order else None
+        self.tree.setUpdatesEnabled(False)
+        try:
+            while at < len(order):
+                # one addChildren call per run of siblings
+                parent_key = order[at][0]
+                end = min(len(order), at + BUILD_CHECK)
+                made = []
+                while at < end and order[at][0] == parent_key:
+                    made.append(self._make(None, order[at][1]))
+                    at += 1
+                parent = items.get(parent_key)
+                if parent is not None:
+                    parent.addChildren(made)
+                    if parent_key == run_key:  # the run's components start expanded
+                        for item in made:
+                            item.setExpanded(True)
+                if deadline is not None and time.perf_counter() > deadline:
+                    break
+        finally:
+            self.tree.setUpdatesEnabled(True)
+        self._build_at = at
+        if at < len(order):
+            self.build_timer.start()
+            return
+        deferred = self._deferred
+        self._build, self._build_at, self._deferred = [], 0, None
+        if deferred:
+            self.update_from(deferred, [])
+
+    def stop_build(self) -> None:
+        """Drop a build going on (the window closes; no timer left running)."""
+        self.build_timer.stop()
+        self._build, self._build_at, self._deferred = [], 0, None
+
+    @property
+    def building(self) -> bool:
+        """True while rows of a build are still being made (`finish_build()` ends it now)."""
+        return self._deferred is not None
+
+    def finish_build(self) -> None:
+        if self._deferred is not None:
+            self._continue_build(everything=True)
 
     def _make(self, parent: QtWidgets.QTreeWidgetItem | None, node: ContextNode) -> QtWidgets.QTreeWidgetItem:
         item = QtWidgets.QTreeWidgetItem([node.label, "", ""])
@@ -128,6 +192,9 @@ class ContextPanel(RunPanel):
     def update_from(self, changed: set[str], events: list[dict[str, Any]]) -> None:
         session = self.session
         if session is None:
+            return
+        if self._deferred is not None:  # rows are still being made: applied when the build ends
+            self._deferred |= changed
             return
         state = session.state
         run_item = self.items.get(("run", session.root_id))
@@ -226,10 +293,13 @@ class ContextPanel(RunPanel):
     # -- reading (tests, screenshots) --------------------------------------------------------------
 
     def rows(self) -> dict[tuple[str, str], str]:
-        """(kind, path) -> status text of every row."""
+        """(kind, path) -> status text of every row (a build going on is finished first)."""
+        self.finish_build()
         return {key: item.text(1) for key, item in self.items.items()}
 
     def select_path(self, kind: str, path: str) -> None:
+        if (kind, path) not in self.items:
+            self.finish_build()
         item = self.items.get((kind, path))
         if item is not None:
             self.tree.setCurrentItem(item)

@@ -30,6 +30,7 @@ from dad_studio.nodes.config import CONFIG_FILE, config_dir
 from dad_studio.ui.run.artifacts import ArtifactBrowser
 from dad_studio.ui.run.canvas_status import CanvasRunOverlay, component_path
 from dad_studio.ui.run.context_panel import ContextPanel
+from dad_studio.ui.run.gc_policy import RunGcPolicy
 from dad_studio.ui.run.input_form import InboxPanel, InputForm
 from dad_studio.ui.run.log_panel import LogPanel
 from dad_studio.ui.run.outcome_panel import OutcomePanel
@@ -66,6 +67,8 @@ class RunController(QtCore.QObject):
         self.trust_prompt: TrustPrompt | None = None
         """The open trust prompt, if a Run waits for one (trust_prompt.py)."""
         self.overlay = CanvasRunOverlay(win.canvas)
+        self.gc_policy = RunGcPolicy()
+        """No full garbage collection pass while runs go on (gc_policy.py)."""
         self.context = ContextPanel()
         self.outcomes = OutcomePanel()
         # resizeDocks does not move a tabbed group reliably; minimum widths keep these two readable
@@ -289,6 +292,7 @@ class RunController(QtCore.QObject):
         self.selector.addItem(session.label, session.number)
         self.select(session)
         self.overlay.set_live(True)
+        self.gc_policy.run_started()
         session.task = asyncio.get_event_loop().create_task(
             self._execute(session, runner), name=f"studio-run-{rc.run_id}"
         )
@@ -346,6 +350,7 @@ class RunController(QtCore.QObject):
             self.overlay.update_paths(set(), now=True)
         if not self.active_sessions():
             self.overlay.set_live(False)
+        self.gc_policy.run_ended()
         for key in [k for k in self.forms if k[0] == session.number]:
             self.forms.pop(key).close()
         self._refresh_inbox()
@@ -385,7 +390,7 @@ class RunController(QtCore.QObject):
         index = self.sessions.index(session) if session is not None else -1
         if self.selector.currentIndex() != index:
             self.selector.setCurrentIndex(index)
-        self.overlay.show_session(session)
+        self.overlay.show_session(session, sliced=True)  # a big flow: over several passes of the loop
         for panel in self.panels:
             panel.set_session(session)
         self._on_canvas_selection()
@@ -502,6 +507,8 @@ class RunController(QtCore.QObject):
         self.overlay.shutdown()
         self.artifacts.refresh_timer.stop()
         self.context.scope_timer.stop()
+        self.context.stop_build()
+        self.gc_policy.restore()
         for form in self.forms.values():
             form.close()
         self.forms.clear()

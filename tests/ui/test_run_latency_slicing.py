@@ -1,0 +1,213 @@
+"""The time-sliced paths of a live run (canvas overlay, context tree) end in the state the direct
+paths give, also when batches of events arrive while a slice is still going on."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+from PySide6 import QtWidgets
+
+from dad_studio.engine import FlowRunner, RunContext
+from dad_studio.fileformat import load_flow
+from dad_studio.ui.main_window import MainWindow
+from dad_studio.ui.run import canvas_status, context_panel
+from dad_studio.ui.run.context_panel import ContextPanel
+from dad_studio.ui.run.gc_policy import RunGcPolicy
+from dad_studio.ui.run.session import RunSession
+
+N = 80
+
+
+def chain_flow(folder: Path) -> Path:
+    """N noop nodes in a line with a for_each in the middle (loop contexts in the tree)."""
+    nodes: dict[str, Any] = {f"n{i:03d}": {"type": "noop"} for i in range(N)}
+    nodes["n040"] = {
+        "type": "for_each",
+        "settings": {
+            "statement": "$expr{[1, 2, 3]}",
+            "item_var": "item",
+            "max_iterations": 5,
+            "body": {"kind": "flow", "nodes": {"each": {"type": "noop", "settings": {"value": "$var{item}"}}}},
+        },
+    }
+    layout = {node_id: [(i % 10) * 240, (i // 10) * 140] for i, node_id in enumerate(nodes)}
+    edges = [{"from": f"n{i:03d}", "to": f"n{i + 1:03d}"} for i in range(N - 1)]
+    root = {"id": "chain", "kind": "flow", "nodes": nodes, "edges": edges, "layout": layout}
+    path = folder / "proj" / "flows" / "chain.dad.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"format": "dad-flow", "schema_version": 1, "root": root}), encoding="utf-8")
+    return path
+
+
+def run_events(loop: qasync.QEventLoop, flow_path: Path) -> tuple[Any, list[dict[str, Any]], Path]:
+    """(component, every event of a headless run, run folder)."""
+    component = load_flow(flow_path).component
+    assert component is not None
+    rc = RunContext(
+        root_component_id="chain",
+        project_root=flow_path.parent.parent,
+        run_root=flow_path.parent.parent / "runs",
+        flow_path=flow_path,
+    )
+    rc.setup_run()
+    runner = FlowRunner(component, rc)
+    events: list[dict[str, Any]] = []
+
+    async def collect() -> None:
+        async with runner.iter() as run:
+            async for event in run:
+                events.append(event if isinstance(event, dict) else event.model_dump(mode="json"))
+
+    loop.run_until_complete(collect())
+    assert rc.run_dir is not None and rc.run_id is not None
+    return component, events, rc.run_dir
+
+
+def new_session(win: MainWindow, component: Any, run_dir: Path, events: list[dict[str, Any]]) -> RunSession:
+    session = RunSession(1, component, "chain", run_dir.name, run_dir, document=win.doc)
+    session.pending = list(events)
+    session.apply_pending()
+    return session
+
+
+def canvas_state(win: MainWindow) -> tuple[dict[str, tuple[Any, ...]], dict[tuple[str, str], Any]]:
+    scene = win.canvas.scene
+    nodes = {k: (i.run_status, i.run_text, i.run_tail) for k, i in scene.nodes.items()}
+    edges = {(e.edge.source, e.edge.target): e.run_state for e in scene.edges.values()}
+    return nodes, edges
+
+
+def pump(loop: qasync.QEventLoop, done: Any, limit_s: float = 10.0) -> None:
+    """Let the event loop run (timers included) until `done()`."""
+
+    async def wait() -> None:
+        deadline = time.monotonic() + limit_s
+        while not done():
+            if time.monotonic() > deadline:
+                raise AssertionError("the sliced work never ended")
+            await asyncio.sleep(0.005)
+
+    loop.run_until_complete(wait())
+
+
+@pytest.fixture
+def opened(window: MainWindow, qloop: qasync.QEventLoop, tmp_path: Path) -> tuple[MainWindow, Any, Any, Path]:
+    path = chain_flow(tmp_path)
+    assert window.open_file(path)
+    component, events, run_dir = run_events(qloop, path)
+    assert any(e["type"] == "run_completed" for e in events)
+    return window, component, events, run_dir
+
+
+def test_sliced_canvas_update_ends_like_the_direct_one(
+    opened: tuple[MainWindow, Any, Any, Path], qloop: qasync.QEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    win, component, events, run_dir = opened
+    overlay = win.runs.overlay
+    third = len(events) // 3
+
+    # direct: the whole run at once
+    session = new_session(win, component, run_dir, events)
+    overlay.show_session(session)
+    direct = canvas_state(win)
+    assert direct[0]["n079"][0] == "completed" and direct[1][("n000", "n001")] == "taken"
+
+    # sliced: a zero budget stops after every SLICE_CHECK items. A third of the run is shown, the
+    # next third arrives while the first slices are still going on, the rest after they ended
+    monkeypatch.setattr(canvas_status, "SLICE_MS", 0.0)
+    overlay.show_session(None)
+    assert canvas_state(win)[0]["n079"][0] is None
+    live = new_session(win, component, run_dir, events[:third])
+    overlay.set_live(True)
+    overlay.show_session(live, sliced=True)
+    assert overlay.pending > 0, "a zero budget must leave work for the next pass"
+    for chunk in (events[third : 2 * third], events[2 * third :]):
+        live.pending = list(chunk)
+        changed, _ = live.apply_pending()
+        overlay.update_paths(changed)
+        assert overlay.pending > 0
+        pump(qloop, lambda: overlay.pending == 0)
+    assert canvas_state(win) == direct
+    overlay.set_live(False)
+
+
+def test_far_zoom_run_batch_leaves_item_caches_alone(opened: tuple[MainWindow, Any, Any, Path]) -> None:
+    win, component, events, run_dir = opened
+    overlay = win.runs.overlay
+    view = win.canvas.view
+    view.scale(0.1 / view.transform().m11(), 0.1 / view.transform().m11())
+    view.zoom_changed.emit()
+    assert win.canvas.scene.overview.active
+    overlay.set_live(True)
+    overlay.show_session(new_session(win, component, run_dir, events), sliced=True)
+    overlay.finish()
+    cached = QtWidgets.QGraphicsItem.CacheMode.NoCache
+    items = [*win.canvas.scene.nodes.values(), *win.canvas.scene.edges.values()]
+    assert all(item.cacheMode() == cached for item in items)
+    assert win.canvas.scene.nodes["n079"].run_status == "completed"
+    overlay.set_live(False)
+
+
+def test_sliced_context_build_ends_like_the_direct_one(
+    opened: tuple[MainWindow, Any, Any, Path], qloop: qasync.QEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    win, component, events, run_dir = opened
+    half = next(i for i, e in enumerate(events) if e.get("path") == "chain.n030")
+
+    direct_panel = ContextPanel()
+    direct_panel.set_session(new_session(win, component, run_dir, events))
+    assert not direct_panel.building  # a small tree is made in the first slice
+    direct = direct_panel.rows()
+    assert direct[("node", "chain.n079")] == "completed"
+    assert direct[("component", "chain.n040.iter_2")] == "completed"
+
+    monkeypatch.setattr(context_panel, "BUILD_SLICE_MS", 0.0)
+    panel = ContextPanel()
+    panel.show()
+    live = new_session(win, component, run_dir, events[:half])
+    panel.set_session(live)
+    assert panel.building, "a zero budget must leave rows for the next pass"
+    live.pending = list(events[half:])
+    changed, batch = live.apply_pending()
+    panel.on_events(live, changed, batch)  # arrives while the build goes on: applied at its end
+    pump(qloop, lambda: not panel.building)
+    assert panel.rows() == direct
+
+    def parents(p: ContextPanel) -> dict[tuple[str, str], str | None]:
+        out: dict[tuple[str, str], str | None] = {}
+        for key, item in p.items.items():
+            parent = item.parent()
+            out[key] = None if parent is None else str(parent.data(0, context_panel.PATH_ROLE))
+        return out
+
+    assert parents(panel) == parents(direct_panel)
+    panel.close()
+    for p in (panel, direct_panel):
+        assert not p.build_timer.isActive()
+        p.deleteLater()
+
+
+def test_gc_policy_freezes_during_runs_and_restores_after() -> None:
+    import gc
+
+    before = gc.get_threshold()
+    policy = RunGcPolicy()
+    policy.run_started()
+    policy.run_started()  # a second run at once
+    try:
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[2] >= 100
+        policy.run_ended()
+        assert gc.get_freeze_count() > 0, "one run still goes on"
+    finally:
+        policy.run_ended()
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
+    policy.run_ended()  # more ends than starts change nothing
+    assert gc.get_threshold() == before
