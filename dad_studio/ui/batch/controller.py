@@ -9,11 +9,17 @@ batch, so no modal loop ever runs inside a coroutine (QT_NOTES.md). The batch it
 task on the GUI loop with the LocalExecutor (its rows are engine runs, which never block the loop);
 its progress object feeds the dock's progress bar, and Stop cancels the task: `run_batch` records
 the batch as `interrupted`, and starting it again on the same files resumes it.
+
+A flow file that runs code (the engine's `code_uses` scan) from a folder the user does not trust
+waits for the issue-5 trust prompt first (window-modal, `open()`ed; `trust_prompted` /
+`trust_answered`); its answer covers the whole batch (`run_batch(trusted=True)`), and Cancel starts
+nothing, so no batch folder is made.
 """
 
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,10 +36,14 @@ from dad_studio.batch import (
     RowsFileError,
     run_batch,
 )
-from dad_studio.engine.trust import is_trusted
+from dad_studio.engine.trust import code_uses
+from dad_studio.fileformat import load_flow
+from dad_studio.fileformat.project import find_project_root
+from dad_studio.nodes.config import CONFIG_FILE, config_dir
 from dad_studio.ui.batch.models import summary_line
 from dad_studio.ui.batch.panel import BatchPanel
 from dad_studio.ui.run.session import project_dirs
+from dad_studio.ui.run.trust_prompt import TrustAnswer, TrustPrompt, apply_answer, folder_trusted
 
 if TYPE_CHECKING:
     from dad_studio.ui.main_window import MainWindow
@@ -74,6 +84,10 @@ class BatchController(QtCore.QObject):
     """The batch id, once its record exists (the dock lists and selects it)."""
     batch_finished = QtCore.Signal(object)
     """The BatchReport, or None when the batch was refused, stopped or broke (see `last_message`)."""
+    trust_prompted = QtCore.Signal(object)
+    """A TrustPrompt was opened (the batch waits for its answer)."""
+    trust_answered = QtCore.Signal(object, object)
+    """(TrustAnswer, the batch's task or None) once the prompt is answered."""
 
     def __init__(self, win: MainWindow) -> None:
         super().__init__(win)
@@ -89,6 +103,8 @@ class BatchController(QtCore.QObject):
         self.task: asyncio.Task[BatchReport | None] | None = None
         self.progress: _DockProgress | None = None
         self.file_dialog: QtWidgets.QFileDialog | None = None
+        self.trust_prompt: TrustPrompt | None = None
+        """The open trust prompt, if a batch waits for one."""
         self.report: BatchReport | None = None
         self.last_message = ""
         self._closed = False
@@ -183,11 +199,64 @@ class BatchController(QtCore.QObject):
         dialog.deleteLater()
 
     def start_batch(self, rows_file: Path) -> asyncio.Task[BatchReport | None] | None:
-        """Start a batch of the open (saved) flow over `rows_file` with the LocalExecutor."""
+        """Start a batch of the open (saved) flow over `rows_file` with the LocalExecutor.
+
+        If the flow file runs code and its folder is not trusted, the trust prompt opens instead
+        and None is returned; the batch starts when it is answered "Trust folder and run" or
+        "Run once" (`trust_answered` tells), trusted for every row."""
         if self.running:
             self._say("A batch is already running: stop it or wait for it to end", error=True)
             return None
+        if self.trust_prompt is not None:  # one question at a time
+            self.trust_prompt.raise_()
+            self.trust_prompt.activateWindow()
+            return None
         flow = self.flow_to_run()  # again: the flow may have been edited while the dialog was open
+        if flow is None:
+            return None
+        trusted, note = folder_trusted(flow)
+        if note:
+            self._say(note, error=True)
+        uses = [] if trusted else self._code_uses(flow)
+        if not uses:
+            # untrusted without code found: rows run untrusted, and the engine refuses any code it
+            # meets later (a ref subflow loaded while running) at node level
+            return self._begin(Path(rows_file), trusted)
+        prompt = TrustPrompt(self.win, flow, find_project_root(flow), uses, config_path=config_dir() / CONFIG_FILE)
+        prompt.setWindowTitle("Run a batch with code from an untrusted folder?")
+        prompt.finished.connect(lambda _result: self._on_trust_answer(prompt, partial(self._begin, Path(rows_file))))
+        self.trust_prompt = prompt
+        prompt.open()  # window-modal, returns at once (QT_NOTES.md: never exec())
+        self.trust_prompted.emit(prompt)
+        return None
+
+    def _code_uses(self, flow: Path) -> list[str]:
+        """What the flow file on disk (what every row loads) would run as code."""
+        loaded = load_flow(flow, registry=self.win.registry, resolve_refs=False)
+        if loaded.component is None:
+            return []  # run_batch refuses the file with its problems; nothing runs
+        return code_uses(loaded.component, self.win.registry, flow)
+
+    def _on_trust_answer(self, prompt: TrustPrompt, begin: Any) -> None:
+        if self.trust_prompt is not prompt:
+            return  # closed by shutdown: nothing runs
+        self.trust_prompt = None
+        prompt.deleteLater()
+        start, message = apply_answer(prompt.answer, prompt.folder)
+        task = begin(True) if start else None
+        if prompt.answer is TrustAnswer.CANCEL:
+            self._say("Batch cancelled: the flow's code was not trusted; nothing ran")
+        elif message and not start:  # trusting the folder failed: nothing ran
+            self._say(message, error=True)
+        elif message and task is not None:
+            self.win.show_status(f"{message}; batch started")
+        self.trust_answered.emit(prompt.answer, task)
+
+    def _begin(self, rows_file: Path, trusted: bool) -> asyncio.Task[BatchReport | None] | None:
+        """Start the batch task (the trust question, if any, answered)."""
+        if self.running or self._closed:
+            return None
+        flow = self.flow_to_run()
         if flow is None:
             return None
         run_root = self.run_root_for_document()
@@ -199,12 +268,18 @@ class BatchController(QtCore.QObject):
         self.panel.show_progress(0, 1, f"starting a batch over {rows_file.name}…")
         self.dock.show()
         self.dock.raise_()
-        coroutine = self._execute(flow, Path(rows_file), run_root, executor, self.progress)
+        coroutine = self._execute(flow, Path(rows_file), run_root, executor, self.progress, trusted)
         self.task = asyncio.get_event_loop().create_task(coroutine, name=f"studio-batch-{flow.stem}")
         return self.task
 
     async def _execute(
-        self, flow: Path, rows_file: Path, run_root: Path, executor: LocalExecutor, progress: _DockProgress
+        self,
+        flow: Path,
+        rows_file: Path,
+        run_root: Path,
+        executor: LocalExecutor,
+        progress: _DockProgress,
+        trusted: bool,
     ) -> BatchReport | None:
         report: BatchReport | None = None
         try:
@@ -213,7 +288,7 @@ class BatchController(QtCore.QObject):
                 rows_file,
                 run_root=run_root,
                 executor=executor,
-                trusted=is_trusted(flow),
+                trusted=trusted,
                 observability_settings=self.observability_settings,
                 progress=progress,
             )
@@ -302,6 +377,11 @@ class BatchController(QtCore.QObject):
         self._closed = True
         if self.file_dialog is not None:
             self.file_dialog.close()
+        prompt, self.trust_prompt = self.trust_prompt, None
+        if prompt is not None:  # closing answers nothing: no batch starts
+            prompt.finished.disconnect()
+            prompt.close()
+            prompt.deleteLater()
         self.panel.shutdown()
 
 

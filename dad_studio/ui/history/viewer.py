@@ -6,11 +6,18 @@ pointed at a `ReplaySession`, a timeline, and "Re-run from here" / "Resume". Bef
 starts, the canvas shows the plan (`plan_rerun` / `plan_resume`: which elements run, which load)
 in a bar with Start / Cancel, so no modal dialog is ever needed. A run still being written is
 followed: the log is re-read on a short timer and when the file watcher sees it grow.
+
+A continuation runs the run folder's snapshot, but whether its code may run is decided by the
+folder of the flow file the run came from (run.json `flow_file`), as Run in the editor decides it:
+if that folder is not trusted and the snapshot runs code, the issue-5 trust prompt asks first
+(window-modal, `open()`ed; `trust_prompted` / `trust_answered`). A run with no flow file, or whose
+file is gone, has no folder to trust: it is untrusted, and the prompt offers "Run once" / "Cancel".
 """
 
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +25,10 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from dad_studio.editor import FlowDocument
 from dad_studio.engine import FlowRunner, RunContext
-from dad_studio.engine.trust import is_trusted
+from dad_studio.engine.trust import code_uses
+from dad_studio.fileformat.project import find_project_root
 from dad_studio.model import NodeTypeRegistry, default_registry
+from dad_studio.nodes.config import CONFIG_FILE, config_dir
 from dad_studio.runs import read_run
 from dad_studio.runs.common import EVENTS_NAME
 from dad_studio.runs.plan import RerunPlan, RerunPlanError, plan_rerun, plan_resume
@@ -33,6 +42,7 @@ from dad_studio.ui.history.timeline import TimelineBar
 from dad_studio.ui.run.canvas_status import CanvasRunOverlay, component_path
 from dad_studio.ui.run.context_panel import KIND_ROLE, PATH_ROLE, ContextPanel
 from dad_studio.ui.run.outcome_panel import OutcomePanel
+from dad_studio.ui.run.trust_prompt import TrustPrompt, apply_answer, folder_trusted
 
 __all__ = ["FOLLOW_MS", "RunViewer"]
 
@@ -119,6 +129,10 @@ class RunViewer(QtWidgets.QMainWindow):
     """Run id of a continuation this viewer started."""
     continuation_finished = QtCore.Signal(str)
     step_changed = QtCore.Signal(int)
+    trust_prompted = QtCore.Signal(object)
+    """A TrustPrompt was opened (the continuation waits for its answer)."""
+    trust_answered = QtCore.Signal(object, object)
+    """(TrustAnswer, the continuation's task or None) once the prompt is answered."""
 
     def __init__(self, registry: NodeTypeRegistry | None = None, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -133,6 +147,8 @@ class RunViewer(QtWidgets.QMainWindow):
         self.task: asyncio.Task[Any] | None = None
         self.new_run_id: str | None = None
         self.error: str | None = None
+        self.trust_prompt: TrustPrompt | None = None
+        """The open trust prompt, if a continuation waits for one."""
 
         self.canvas = CanvasWidget(self.registry, self)
         view = self.canvas.view
@@ -468,9 +484,73 @@ class RunViewer(QtWidgets.QMainWindow):
         return self.start_continuation(plan.start_path)
 
     def start_continuation(self, start_path: str | None) -> asyncio.Task[Any] | None:
-        """A new run from this one (start_path) or resuming it (None), on the qasync loop."""
+        """A new run from this one (start_path) or resuming it (None), on the qasync loop.
+
+        If the snapshot runs code and the original flow file's folder is not trusted (or the file
+        is gone), the trust prompt opens instead and None is returned; the continuation starts when
+        it is answered "Trust folder and run" or "Run once" (`trust_answered` tells)."""
         session = self.session
         if session is None or (self.task is not None and not self.task.done()):
+            return None
+        if self.trust_prompt is not None:  # one question at a time
+            self.trust_prompt.raise_()
+            self.trust_prompt.activateWindow()
+            return None
+        flow_path = session.flow_path
+        original = self.original_flow_file(session)
+        trusted, note = folder_trusted(original)
+        if note:
+            self.notes.setText(note)
+        uses = code_uses(session.component, self.registry, flow_path) if not trusted else []
+        launch = partial(self._launch, session, start_path)
+        if not uses:
+            # an untrusted run with no code found runs untrusted: code met later (a ref subflow)
+            # is refused by the engine at node level
+            return launch(trusted)
+        if original is not None:
+            prompt = TrustPrompt(
+                self, original, find_project_root(original), uses, config_path=config_dir() / CONFIG_FILE
+            )
+        else:
+            if flow_path is not None:
+                reason = (
+                    f"The flow file this run came from ({flow_path}) is gone, so there is no folder to "
+                    "trust: run the run's snapshot once, or cancel."
+                )
+            else:
+                reason = "This run was of an untitled flow, so there is no folder to trust: run it once, or cancel."
+            prompt = TrustPrompt(self, flow_path, None, uses, offer_save=False, reason=reason)
+        prompt.finished.connect(lambda _result: self._on_trust_answer(prompt, launch))
+        self.trust_prompt = prompt
+        prompt.open()  # window-modal, returns at once (QT_NOTES.md: never exec())
+        self._update_actions()
+        self.trust_prompted.emit(prompt)
+        return None
+
+    @staticmethod
+    def original_flow_file(session: ReplaySession) -> Path | None:
+        """The flow file the run came from (run.json `flow_file`), if it still exists; a relative
+        record cannot be placed and counts as gone."""
+        path = session.flow_path
+        if path is None or not path.is_absolute() or not path.is_file():
+            return None
+        return path.resolve()
+
+    def _on_trust_answer(self, prompt: TrustPrompt, launch: Any) -> None:
+        if self.trust_prompt is not prompt:
+            return  # closed by shutdown: nothing runs
+        self.trust_prompt = None
+        prompt.deleteLater()
+        start, message = apply_answer(prompt.answer, prompt.folder)
+        task = launch(True) if start else None
+        if message:
+            self.notes.setText(message)
+        self._update_actions()
+        self.trust_answered.emit(prompt.answer, task)
+
+    def _launch(self, session: ReplaySession, start_path: str | None, trusted: bool) -> asyncio.Task[Any] | None:
+        """Make the continuation's run folder and start the engine on the qasync loop."""
+        if self.task is not None and not self.task.done():
             return None
         flow_path = session.flow_path
         run_root = session.run_dir.parent
@@ -482,7 +562,7 @@ class RunViewer(QtWidgets.QMainWindow):
             previous_run_id=session.run_id,
             start_hierarchy_path=start_path,
             resume=session.run_id if start_path is None else None,
-            trusted=is_trusted(flow_path) if flow_path is not None and flow_path.exists() else True,
+            trusted=trusted,
             flow_path=flow_path,
         )
         try:
@@ -520,7 +600,9 @@ class RunViewer(QtWidgets.QMainWindow):
 
     def _update_actions(self) -> None:
         session = self.session
-        busy = self.plan is not None or (self.task is not None and not self.task.done())
+        busy = (
+            self.plan is not None or self.trust_prompt is not None or (self.task is not None and not self.task.done())
+        )
         self.rerun_action.setEnabled(session is not None and not busy and len(self.canvas.scene.selected_ids()) == 1)
         self.resume_action.setEnabled(session is not None and not busy and session.status in RESUMABLE)
 
@@ -536,6 +618,11 @@ class RunViewer(QtWidgets.QMainWindow):
             self.watcher.removePaths(self.watcher.files())
         if self.task is not None and not self.task.done():
             self.task.cancel()
+        prompt, self.trust_prompt = self.trust_prompt, None
+        if prompt is not None:  # closing answers nothing: no continuation starts
+            prompt.finished.disconnect()
+            prompt.close()
+            prompt.deleteLater()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.timeline.stop()

@@ -9,7 +9,8 @@ studio asks here, once per Run press, listing what would run (from the engine's 
   trusted (the next runs of any flow in that folder do not ask again);
 - "Run once": this run is trusted, nothing is remembered;
 - "Save…" (untitled flows only, which have no folder to trust): the flow is saved, then Run asks
-  again about the folder it was saved in;
+  again about the folder it was saved in; a starter with nothing to save (a past run whose flow
+  file is gone) passes `offer_save=False` and a `reason`, leaving "Run once" and "Cancel";
 - "Cancel" (also Escape and closing the window): nothing runs, no run folder is made.
 
 The dialog is window-modal and never `exec()`ed: the controller opens it with `open()` and reacts
@@ -100,7 +101,11 @@ class TrustPrompt(QtWidgets.QDialog):
         uses: Sequence[str],
         *,
         config_path: Path | None = None,
+        offer_save: bool = True,
+        reason: str | None = None,
     ) -> None:
+        """`reason` (plain text) replaces the explanation shown when there is no folder to trust;
+        `offer_save=False` drops "Save…" (only untitled documents in the editor can be saved)."""
         super().__init__(parent)
         self.setObjectName("trust_prompt")
         self.setWindowTitle("Run code from an untrusted folder?")
@@ -125,6 +130,8 @@ class TrustPrompt(QtWidgets.QDialog):
                 "Command and python nodes and py: expressions can do anything your user account can: "
                 "run it only if you trust where it came from."
             )
+        elif reason is not None:
+            why = html.escape(reason)
         else:
             why = (
                 "An untitled flow has no folder to trust: run it once, or save it first and then "
@@ -171,7 +178,7 @@ class TrustPrompt(QtWidgets.QDialog):
         if folder is not None:
             trust = self._add_button("Trust folder and run", TrustAnswer.TRUST_FOLDER, role.AcceptRole)
             trust.setToolTip(f"Remember {folder} as trusted, then run (flows in it will not ask again)")
-        else:
+        elif offer_save:
             save = self._add_button("Save…", TrustAnswer.SAVE, role.ActionRole)
             save.setToolTip("Save the flow, then choose whether to trust the folder it is saved in")
         once = self._add_button("Run once", TrustAnswer.RUN_ONCE, role.AcceptRole)
@@ -241,10 +248,12 @@ async def ask_trust(
     uses: Sequence[str],
     *,
     config_path: Path | None = None,
+    offer_save: bool = True,
+    reason: str | None = None,
 ) -> TrustAnswer:
     """Show the prompt window-modal and wait for the answer without nesting an event loop
     (safe inside a coroutine on the qasync loop)."""
-    prompt = TrustPrompt(parent, flow_path, folder, uses, config_path=config_path)
+    prompt = TrustPrompt(parent, flow_path, folder, uses, config_path=config_path, offer_save=offer_save, reason=reason)
     try:
         await ask(prompt)
         return prompt.answer
