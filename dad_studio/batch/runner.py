@@ -196,12 +196,18 @@ def _setup(
     batch_id = batch_id or default_batch_id(flow_sha, rows_sha)
     if not _BATCH_ID.match(batch_id):
         raise BatchError(f"invalid batch id {batch_id!r}: letters, digits, _ . - (at most 64, not starting with . - _)")
-    root = Path(run_root).resolve() if run_root is not None else flow_path.parent / "runs"
+    from dad_studio.fileformat.project import ProjectError, project_dirs
+
+    try:  # the one project rule of the CLI and the studio (dad-studio.json, flows/, else the folder)
+        project_root, default_root = project_dirs(flow_path)
+    except ProjectError as exc:
+        raise BatchError(str(exc)) from None
+    root = Path(run_root).resolve() if run_root is not None else default_root
     spec = JobSpec(
         flow_path=str(flow_path),
         flow_bytes=flow_bytes,
         run_root=str(root),
-        project_root=str(flow_path.parent),
+        project_root=str(project_root),
         run_id_prefix=_prefix(batch_id),
         trusted=trusted,
         durability=durability,

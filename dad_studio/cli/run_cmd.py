@@ -49,7 +49,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--input", action="append", default=[], metavar="NODE=JSON", help="static input for a node")
     p.add_argument("--inputs", type=Path, metavar="FILE.json", help="static inputs: {node id or path: input}")
-    p.add_argument("--run-root", type=Path, help="where run folders go (default <project>/runs)")
+    p.add_argument(
+        "--run-root",
+        type=Path,
+        help="where run folders go (default: the project's run root, <project>/runs; the project is the "
+        "folder with dad-studio.json above the flow, else the one holding its flows/ folder, else the flow's folder)",
+    )
     p.add_argument("--run-id-prefix", help="prefix of the run id")
     p.add_argument("--previous-run", metavar="RUN_ID", help="continue from this run (with --start-at)")
     p.add_argument("--start-at", metavar="PATH", help="hierarchy path to execute again, with what follows it")
@@ -233,12 +238,16 @@ async def _run(
     source: bytes | None,
 ) -> int:
     from dad_studio.engine import ContinuationError, FlowRunner, RunContext, Status
+    from dad_studio.fileformat.project import ProjectError, project_dirs
 
-    project_root = flow_path.parent
+    try:  # the studio's rule: dad-studio.json, else the folder holding flows/, else the flow's folder
+        project_root, run_root = project_dirs(flow_path)
+    except ProjectError as exc:
+        return _usage(str(exc))
     rc = RunContext(
         root_component_id=component.id or "root",
         project_root=project_root,
-        run_root=args.run_root,
+        run_root=args.run_root if args.run_root is not None else run_root,
         previous_run_id=args.previous_run or args.resume,
         start_hierarchy_path=args.start_at,
         resume=args.resume,

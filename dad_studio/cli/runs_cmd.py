@@ -17,6 +17,20 @@ from typing import Any
 from dad_studio.runs import RunNotFound, find_run, list_runs, read_run
 
 DEFAULT_RUN_ROOT = Path("runs")
+"""Outside any project: ./runs."""
+
+
+def default_run_root(cwd: Path | None = None) -> Path:
+    """The run root of the project the current directory is in (a `dad-studio.json` in it or a
+    parent: its `run_root` setting, default runs), else ./runs. Raises ProjectError for a broken
+    settings file."""
+    from dad_studio.fileformat.project import PROJECT_FILE, project_dirs
+
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / PROJECT_FILE).is_file():
+            return project_dirs(folder / PROJECT_FILE)[1]
+    return DEFAULT_RUN_ROOT
 
 
 def register(subparsers: Any) -> None:
@@ -35,7 +49,12 @@ def register(subparsers: Any) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--run-root", type=Path, default=DEFAULT_RUN_ROOT, help="folder of runs (default: ./runs)")
+    parser.add_argument(
+        "--run-root",
+        type=Path,
+        help="folder of runs (default: the run root of the project the current directory is in, found by its "
+        "dad-studio.json here or in a parent folder; outside a project ./runs)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON on stdout")
 
 
@@ -44,7 +63,22 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
+def _resolve_run_root(args: argparse.Namespace, command: str) -> bool:
+    """Fill in the default run root; False (after saying why) when the project settings are broken."""
+    if args.run_root is None:
+        from dad_studio.fileformat.project import ProjectError
+
+        try:
+            args.run_root = default_run_root()
+        except ProjectError as exc:
+            print(f"dad-studio runs {command}: {exc}", file=sys.stderr)
+            return False
+    return True
+
+
 def run_list(args: argparse.Namespace) -> int:
+    if not _resolve_run_root(args, "list"):
+        return 2
     manifests = list_runs(args.run_root)
     if args.json:
         json.dump(manifests, sys.stdout, indent=2, ensure_ascii=False, default=str)
@@ -80,6 +114,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    if not _resolve_run_root(args, "show"):
+        return 2
     try:
         record = read_run(find_run(args.run_root, args.run_id))
     except RunNotFound as exc:
