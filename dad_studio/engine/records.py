@@ -102,7 +102,8 @@ class Recorder:
             "dad_studio_version": __version__,
         }
         self.writer.open(manifest, snapshot)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dad-records")
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dad-records")
         self._index_future = self._pool.submit(self._open_index)
         sinks: list[Callable[[dict[str, Any]], None]] = [self.writer.append, self._collect]
         if self.run_context.telemetry_enabled():
@@ -111,6 +112,29 @@ class Recorder:
                 self.telemetry = cls(self.run_dir, self.run_context.observability_settings)
                 sinks.append(self.telemetry.on_event)
         return sinks
+
+    async def aopen(
+        self, manifest: dict[str, Any], snapshot: Callable[[], bytes]
+    ) -> list[Callable[[dict[str, Any]], None]]:
+        """`open` (and the flow snapshot) in the run's records thread: the folder, the snapshot, run.json
+        and the telemetry's start-up (providers, trace files, its first import) kept the event loop (the
+        studio's GUI thread) blocked for tens of ms at every run start. A cancel while it opens waits
+        for the open (short) and closes the folder as cancelled, so no run is left `running`."""
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dad-records")
+        opening = self._pool.submit(lambda: self.open(manifest, snapshot()))
+        try:
+            return await asyncio.shield(asyncio.wrap_future(opening))
+        except asyncio.CancelledError:
+            try:
+                opening.result()
+            finally:
+                self.close(status="cancelled")
+            raise
+        except BaseException:
+            pool, self._pool = self._pool, None  # never opened: nothing to close or index
+            if pool is not None:
+                pool.shutdown(wait=False)
+            raise
 
     def _collect(self, event: dict[str, Any]) -> None:
         if event["type"] in _NODE_ROW_TYPES:

@@ -202,7 +202,8 @@ class ComponentRunner:
                 "pid": os.getpid(),
                 "host": socket.gethostname(),
             }
-            for sink in recorder.open(manifest, flow_snapshot(component, rc.flow_source)):
+            sinks = await recorder.aopen(manifest, lambda: flow_snapshot(component, rc.flow_source))
+            for sink in sinks:
                 bus.add_sink(sink)
             state.recorder = recorder
         for queue in self._queues:

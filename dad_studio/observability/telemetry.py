@@ -8,6 +8,7 @@ updates span state and queues finished spans and metric measurements; a daemon t
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -47,7 +48,9 @@ _SCOPE_NAME = "dad_studio"
 _RUN_LOGGER_PARENT = "dad_studio.run"
 
 
+@functools.lru_cache(maxsize=1)
 def _version() -> str:
+    """dad-studio's version for the instrumentation scopes; importlib.metadata takes ~5 ms a call."""
     try:
         from importlib.metadata import version
 
