@@ -162,10 +162,16 @@ class SubflowExecutor:
             body = run.refs.get(key)
             if body is None:
                 names = [*ectx.variables, *settings.variables]
-                body = load_subflow_ref(
-                    settings.ref, base_file, registry=run.registry.node_types, variables=names, hier_path=ctx.hier_path
+                # Reading and validating a file: in a thread, not on the event loop (the studio's GUI).
+                loaded = await asyncio.to_thread(
+                    load_subflow_ref,
+                    settings.ref,
+                    base_file,
+                    registry=run.registry.node_types,
+                    variables=names,
+                    hier_path=ctx.hier_path,
                 )
-                run.refs[key] = body
+                body = run.refs.setdefault(key, loaded)  # a concurrent branch may have loaded it meanwhile
                 run.ref_files[id(body)] = base_file.parent / settings.ref
             run.register_component(body, ctx.hier_path)
         variables = ctx.render_value(settings.variables) if settings.variables else None

@@ -66,3 +66,27 @@ async def test_cancel_while_opening_leaves_a_closed_cancelled_folder(
     assert rc.run_dir is not None
     manifest = json.loads((rc.run_dir / "run.json").read_text())
     assert manifest["status"] == "cancelled" and manifest["ended_at"]
+
+
+async def test_subflow_ref_loaded_off_the_loop_thread_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dad_studio.engine import control
+
+    root = {"id": "child", "kind": "flow", "nodes": {"x": {"type": "noop"}}}
+    doc = {"format": "dad-flow", "schema_version": 1, "root": root}
+    (tmp_path / "child.dad.json").write_text(json.dumps(doc))
+    threads: list[threading.Thread] = []
+    original = control.load_subflow_ref
+
+    def load(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(control, "load_subflow_ref", load)
+    flow = FlowDefinition(id="f")
+    flow.subflow("one", ref="child.dad.json")
+    flow.subflow("two", ref="child.dad.json")
+    flow.connect("one", "two")
+    rc = RunContext(records=False, flow_path=tmp_path / "main.dad.json")
+    result = await FlowRunner(flow, rc).run()
+    assert result.status.value == "completed" and result.nodes["f.two.x"] == "completed"
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()  # loaded once, in a thread
