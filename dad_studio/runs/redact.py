@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from dad_studio.runs.common import REDACTED, dumps
+from dad_studio.runs.common import REDACTED, dumps, dumps_bytes
 
 __all__ = [
     "MIN_ENV_SECRET_LENGTH",
@@ -72,11 +72,13 @@ def _scrub(value: Any, secrets: tuple[str, ...] | list[str]) -> Any:
 class Redactor:
     """The secrets of one run and the ways to hide them (events, text, log records)."""
 
-    __slots__ = ("secret_names", "secrets")
+    __slots__ = ("_forms", "secret_names", "secrets")
 
     def __init__(self, secrets: Iterable[str] = (), secret_names: Iterable[str] = ()) -> None:
         self.secrets: tuple[str, ...] = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
         self.secret_names: frozenset[str] = frozenset(secret_names)
+        # Each secret as its bytes appear in compact JSON (escaped quotes, backslashes, control characters).
+        self._forms = tuple({json.dumps(s, ensure_ascii=False)[1:-1].encode() for s in self.secrets})
 
     def __bool__(self) -> bool:
         return bool(self.secrets or self.secret_names)
@@ -106,17 +108,12 @@ class Redactor:
         return event
 
     def _contains(self, value: Any) -> bool:
-        """Whether a secret occurs in `value`; objects that are not JSON types are judged by the text
-        the run writer would give them."""
+        """Whether a secret occurs in `value` as the run writer would write it: one orjson dump and a
+        byte search per secret (~1 µs for an event; a walk over its strings in Python costs ~20)."""
         if isinstance(value, str):
             return any(secret in value for secret in self.secrets)
-        if isinstance(value, dict):
-            return any(self._contains(k) or self._contains(v) for k, v in value.items())
-        if isinstance(value, list | tuple):
-            return any(self._contains(v) for v in value)
-        if isinstance(value, _PLAIN):
-            return False
-        return self._contains(dumps(value))
+        data = dumps_bytes(value)
+        return any(form in data for form in self._forms)
 
 
 class RedactingLoggerAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
