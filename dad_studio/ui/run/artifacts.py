@@ -167,7 +167,13 @@ class ArtifactBrowser(RunPanel):
         task.add_done_callback(self._tasks.discard)
 
     def rebuild(self) -> None:
-        self._generation += 1
+        """List the run folder again; a hidden browser (a tab behind another) only marks itself
+        stale and lists when shown (RunPanel.showEvent): a fill of thousands of rows at every run
+        start is a long stall of the UI thread nobody sees the result of."""
+        self._generation += 1  # a listing still in flight is stale either way
+        if self.hidden():
+            self._stale = True
+            return
         if self.session is None:
             self.tree.clear()
             self.entries = []
@@ -176,6 +182,17 @@ class ArtifactBrowser(RunPanel):
             self.tree.clear()
             return
         self._spawn(self._list(self._generation, Path(self.session.run_dir)))
+
+    def hidden(self) -> bool:
+        """Not on screen: closed, or a tab behind another (a tabbed dock stays isVisible())."""
+        return not self.isVisible() or self.visibleRegion().isEmpty()
+
+    def on_visibility(self, visible: bool) -> None:
+        """The dock's visibilityChanged: a browser marked stale while behind a tab lists now."""
+        if visible and self._stale:
+            self._stale = False
+            # the tab switch finishes laying out first: visibleRegion is only set after it
+            QtCore.QTimer.singleShot(0, self.rebuild)
 
     async def _list(self, generation: int, run_dir: Path) -> None:
         try:

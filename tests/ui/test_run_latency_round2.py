@@ -1,0 +1,98 @@
+"""Run-start latency, round 2: the prepared run snapshot and the hidden artifact browser reach the
+same state as the direct paths they replace."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import qasync
+
+from dad_studio.editor.commands import AddNode
+from dad_studio.engine.trust import code_uses
+from dad_studio.model import NodeDefinition
+from dad_studio.ui.main_window import MainWindow
+from dad_studio.ui.run.artifacts import Entry, scan
+from dad_studio.ui.run.snapshot import SnapshotCache
+
+_spec = importlib.util.spec_from_file_location(
+    "run_latency_slicing_helpers", Path(__file__).with_name("test_run_latency_slicing.py")
+)
+assert _spec is not None and _spec.loader is not None
+helpers = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = helpers
+_spec.loader.exec_module(helpers)
+opened = helpers.opened  # the slicing tests' fixture: a window with the chain flow and a finished run
+
+
+def test_prepared_snapshot_is_a_copy_of_the_document_now(window: MainWindow, tmp_path: Path) -> None:
+    assert window.open_file(helpers.chain_flow(tmp_path))
+    doc = window.doc
+    assert doc is not None
+    cache = SnapshotCache()
+    assert cache.prepare(doc)
+    assert not cache.prepare(doc)  # nothing changed: the prepared one stays
+    first = cache.take(doc)
+    live = doc.component(())
+    assert first is not live
+    assert first.model_dump(by_alias=True) == live.model_dump(by_alias=True)
+    second = cache.take(doc)  # taken once: the next run gets its own copy
+    assert second is not first and second.model_dump(by_alias=True) == first.model_dump(by_alias=True)
+    cache.prepare(doc)
+    doc.execute(AddNode((), "extra", NodeDefinition(type="noop")))
+    third = cache.take(doc)  # the prepared copy is out of date after the edit
+    assert "extra" in third.nodes and "extra" not in first.nodes
+    assert third.model_dump(by_alias=True) == doc.component(()).model_dump(by_alias=True)
+    live.nodes["n000"].type = "python"  # an in-place change of the live model never reaches a copy
+    assert third.nodes["n000"].type == "noop"
+
+
+def test_trust_scan_cached_per_revision(window: MainWindow, tmp_path: Path) -> None:
+    path = helpers.chain_flow(tmp_path)
+    assert window.open_file(path)
+    doc = window.doc
+    assert doc is not None
+    cache = SnapshotCache()
+    component = cache.take(doc)
+    assert cache.code_uses(doc, component, window.registry, path) == code_uses(component, window.registry, path) == []
+    doc.execute(AddNode((), "py", NodeDefinition(type="python")))
+    component = cache.take(doc)
+    uses = cache.code_uses(doc, component, window.registry, path)
+    assert uses == code_uses(component, window.registry, path) and any("py" in use for use in uses)
+
+
+def test_controller_prepares_the_snapshot_while_idle(
+    window: MainWindow, tmp_path: Path, qloop: qasync.QEventLoop
+) -> None:
+    assert window.open_file(helpers.chain_flow(tmp_path))
+    cache = window.runs.snapshots
+    helpers.pump(qloop, lambda: cache._component is not None)
+    prepared = cache._component
+    session = window.runs.start_run()
+    assert session is not None and session.component is prepared
+    helpers.pump(qloop, lambda: session.finished)
+    assert session.status == "completed"
+
+
+def leaves(entries: list[Entry]) -> list[tuple[str, str]]:
+    return sorted((".".join(e.hier), e.label) for e in entries)
+
+
+def test_hidden_artifact_browser_lists_when_shown(
+    opened: tuple[MainWindow, Any, Any, Path], qloop: qasync.QEventLoop
+) -> None:
+    win, component, events, run_dir = opened
+    browser = win.runs.artifacts
+    win.docks["validation"].raise_()  # the artifacts tab is behind the Problems tab
+    helpers.pump(qloop, browser.hidden)
+    session = helpers.new_session(win, component, run_dir, events)
+    win.runs.sessions.append(session)
+    win.runs.select(session)
+    browser.rebuild()  # Refresh / the end-of-run refresh while hidden: still nothing listed
+    assert browser.tree.topLevelItemCount() == 0 and browser.entries == []  # nothing listed while hidden
+    win.docks["run_artifacts"].raise_()
+    helpers.pump(qloop, lambda: bool(browser.entries))
+    assert leaves(browser.entries) == leaves(scan(run_dir))
+    assert sorted(browser.leaf_entries()) == leaves(scan(run_dir))
