@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 __all__ = ["FLUSH_MS", "RunController"]
 
 FLUSH_MS = 40
+SNAPSHOT_QUIET_S = 0.1
+"""After a run ends, the next run's snapshot waits this long (the end-of-run updates go first)."""
 Area = QtCore.Qt.DockWidgetArea
 
 
@@ -73,6 +75,7 @@ class RunController(QtCore.QObject):
         self.snapshot_timer.setInterval(SNAPSHOT_POLL_MS)
         self.snapshot_timer.timeout.connect(self._prepare_snapshot)
         self.snapshot_timer.start()
+        self._last_finish = 0.0
         self.gc_policy = RunGcPolicy()
         """No full garbage collection pass while runs go on (gc_policy.py)."""
         self.context = ContextPanel()
@@ -250,8 +253,11 @@ class RunController(QtCore.QObject):
         """Copy the document for its next run while nothing runs (a 1,000-node copy is ~20-25 ms:
         paid at an idle moment instead of inside the first frames of the run)."""
         doc = self.win.doc
-        if doc is not None and not self.active_sessions() and self.trust_prompt is None:
-            self.snapshots.prepare(doc)
+        if doc is None or self.active_sessions() or self.trust_prompt is not None:
+            return
+        if time.monotonic() - self._last_finish < SNAPSHOT_QUIET_S:
+            return  # the end of a run repaints and lists the artifacts: not on top of that
+        self.snapshots.prepare(doc)
 
     def _on_trust_answer(
         self, prompt: TrustPrompt, launch: Callable[[bool], RunSession | None], retry: Callable[[], object]
@@ -356,6 +362,7 @@ class RunController(QtCore.QObject):
             self._finished(session)
 
     def _finished(self, session: RunSession) -> None:
+        self._last_finish = time.monotonic()
         self.flush()
         if session is self.selected:
             self.overlay.update_paths(set(), now=True)
