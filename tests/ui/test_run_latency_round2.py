@@ -8,13 +8,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import qasync
 
 from dad_studio.editor.commands import AddNode
 from dad_studio.engine.trust import code_uses
 from dad_studio.model import NodeDefinition
 from dad_studio.ui.main_window import MainWindow
+from dad_studio.ui.run import context_panel
 from dad_studio.ui.run.artifacts import Entry, scan
+from dad_studio.ui.run.context_panel import ContextPanel
 from dad_studio.ui.run.snapshot import SnapshotCache
 
 _spec = importlib.util.spec_from_file_location(
@@ -96,3 +99,30 @@ def test_hidden_artifact_browser_lists_when_shown(
     helpers.pump(qloop, lambda: bool(browser.entries))
     assert leaves(browser.entries) == leaves(scan(run_dir))
     assert sorted(browser.leaf_entries()) == leaves(scan(run_dir))
+
+
+def test_deferred_context_layout_ends_like_the_direct_one(
+    opened: tuple[MainWindow, Any, Any, Path], qloop: qasync.QEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    win, component, events, run_dir = opened
+    half = next(i for i, e in enumerate(events) if e.get("path") == "chain.n030")
+    direct_panel = ContextPanel()
+    direct_panel.set_session(helpers.new_session(win, component, run_dir, events))
+    direct = direct_panel.rows()
+
+    monkeypatch.setattr(context_panel, "DIRECT_LAYOUT_MAX", 10)  # the chain flow counts as big
+    panel = ContextPanel()
+    panel.show()
+    live = helpers.new_session(win, component, run_dir, events[:half])
+    panel.set_session(live)
+    assert panel.building and panel.items == {}, "a big tree is laid out on the next pass, not in set_session"
+    live.pending = list(events[half:])
+    changed, batch = live.apply_pending()
+    panel.on_events(live, changed, batch)  # before the tree exists: applied when the build ends
+    helpers.pump(qloop, lambda: not panel.building)
+    assert panel.rows() == direct
+    assert panel.scope.topLevelItemCount() == 2  # variables and results of the root
+    panel.close()
+    for p in (panel, direct_panel):
+        assert not p.build_timer.isActive()
+        p.deleteLater()

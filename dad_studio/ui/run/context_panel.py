@@ -29,6 +29,8 @@ Key = tuple[str, str]
 
 SCOPE_MS = 400
 BUILD_SLICE_MS = 8.0
+DIRECT_LAYOUT_MAX = 300
+"""Up to this many elements the context tree is laid out at once; above, on the next pass of the loop."""
 """Rows made per pass of the event loop while the tree is built: about this long."""
 BUILD_CHECK = 32
 """Rows made between two clock reads."""
@@ -82,6 +84,8 @@ class ContextPanel(RunPanel):
         """(parent key, node) still to make, in tree order, while a build goes on in slices."""
         self._build_at = 0
         self._deferred: set[str] | None = None
+        self._tree_pending = False
+        """The next build step computes the context tree first (`_lay_out`)."""
         """Paths of batches received while a build goes on (None: no build going on)."""
         self.build_timer = QtCore.QTimer(self)
         self.build_timer.setSingleShot(True)
@@ -105,6 +109,21 @@ class ContextPanel(RunPanel):
         if session is None:
             self.scope.clear()
             return
+        # the context tree itself (O(elements)) is computed on the next pass of the loop: a run's
+        # start (its RunState, the canvas) and this panel's first rows then make two short stalls
+        self._build, self._build_at, self._deferred = [], 0, set()
+        self._tree_pending = True
+        if len(session.state.nodes) <= DIRECT_LAYOUT_MAX:
+            self._continue_build()  # small: the tree and its first rows now
+        else:
+            self.build_timer.start()
+
+    def _lay_out(self) -> None:
+        """The context tree of the session, its run row, and the order its other rows are made in."""
+        self._tree_pending = False
+        session = self.session
+        if session is None:
+            return
         root = session.state.context_tree()
         run_item = self._make(None, root)
         self.tree.addTopLevelItem(run_item)
@@ -115,14 +134,18 @@ class ContextPanel(RunPanel):
             parent_key, node = stack.pop()
             order.append((parent_key, node))
             stack.extend(((node.kind, node.path), child) for child in reversed(node.children))
-        self._build, self._build_at, self._deferred = order, 0, set()
+        self._build, self._build_at = order, 0
         self.scope_path = self.scope_path if self.scope_path in session.state.components else session.root_id
-        self._continue_build()
         self.refresh_scope()
 
     def _continue_build(self, *, everything: bool = False) -> None:
         """Make the next rows of the build for about BUILD_SLICE_MS (`everything`: all of them)."""
         self.build_timer.stop()
+        if self._tree_pending:
+            self._lay_out()
+            if not everything and len(self._build) > DIRECT_LAYOUT_MAX:
+                self.build_timer.start()
+                return
         order, at, items = self._build, self._build_at, self.items
         deadline = None if everything else time.perf_counter() + BUILD_SLICE_MS / 1000
         run_key = order[0][0] if order else None
@@ -159,6 +182,7 @@ class ContextPanel(RunPanel):
         """Drop a build going on (the window closes; no timer left running)."""
         self.build_timer.stop()
         self._build, self._build_at, self._deferred = [], 0, None
+        self._tree_pending = False
 
     @property
     def building(self) -> bool:
