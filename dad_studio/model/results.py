@@ -32,7 +32,7 @@ _SETTLED = frozenset({Status.COMPLETED, Status.FAILED, Status.SKIPPED, Status.CA
 class Usage(BaseModel):
     """Token usage and cost of model calls; summed per node, component and run."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -51,7 +51,7 @@ class Usage(BaseModel):
 class NodeError(BaseModel):
     """Why an element failed: a one-line message for people, the type and traceback for debugging."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")
 
     message: str
     type: str = "Error"
@@ -61,7 +61,7 @@ class NodeError(BaseModel):
 class NodeResult(BaseModel):
     """The result of one element: what `$hier{id}` resolves to."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")
 
     status: Status
     input: Any = None
