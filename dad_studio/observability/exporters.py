@@ -210,7 +210,25 @@ class _Deferred(Protocol):
     def readable(self) -> ReadableSpan: ...
 
 
-class BufferedSpanProcessor(SpanProcessor):
+class _DrainOnClose:
+    """shutdown / force_flush of the buffered processors: export what is pending, then close."""
+
+    _exporters: Sequence[BatchExporter[Any]]
+
+    def export_pending(self) -> None:
+        raise NotImplementedError
+
+    def shutdown(self) -> None:
+        self.export_pending()
+        for exporter in self._exporters:
+            exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        self.export_pending()
+        return True
+
+
+class BufferedSpanProcessor(_DrainOnClose, SpanProcessor):
     """Keeps finished spans in a deque; `export_pending` (flusher thread, shutdown) writes them.
 
     `on_end` is a deque append (thread-safe, ~0.1 µs), so the engine never waits on an encoder.
@@ -283,17 +301,8 @@ class BufferedSpanProcessor(SpanProcessor):
                 except Exception as exc:
                     self._on_error(f"span export to {type(exporter).__name__} failed", exc)
 
-    def shutdown(self) -> None:
-        self.export_pending()
-        for exporter in self._exporters:
-            exporter.shutdown()
 
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        self.export_pending()
-        return True
-
-
-class BufferedLogProcessor(LogRecordProcessor):
+class BufferedLogProcessor(_DrainOnClose, LogRecordProcessor):
     """The log-record counterpart of BufferedSpanProcessor."""
 
     def __init__(
@@ -340,12 +349,3 @@ class BufferedLogProcessor(LogRecordProcessor):
                             raise ExportFailed(f"{len(batch)} log records not accepted")
                     except Exception as exc:
                         self._on_error(f"log export to {type(exporter).__name__} failed", exc)
-
-    def shutdown(self) -> None:
-        self.export_pending()
-        for exporter in self._exporters:
-            exporter.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        self.export_pending()
-        return True
