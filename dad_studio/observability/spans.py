@@ -2,8 +2,11 @@
 
 Parents come from hierarchy paths (the span of the nearest enclosing path that is open), never from
 contextvars, so concurrent branches nest correctly whatever task emitted them. Start and end times are
-the events' `ts`. Spans are built directly as finished `ReadableSpan`s when they end: driving the SDK's
-Tracer (start_span/end, two spans per node) costs ~140 µs per node here, building them ~8 µs.
+the events' `ts`. Driving the SDK's Tracer (start_span/end, two spans per node) cost ~140 µs per node
+here; the builder keeps each span as one small slotted object of plain values (ids and times as ints,
+the status as its integer code) and hands it over when it ends. The flusher encodes it: straight to
+OTLP/JSON text for the run's file (span_json.py), or as the SDK's `ReadableSpan` (`readable()`) for an
+OTLP/HTTP exporter.
 """
 
 from __future__ import annotations
@@ -20,14 +23,11 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags
 
-from dad_studio.observability.usage import ancestors
-
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_ATTRIBUTE_TEXT = 4096
-_OK = Status(StatusCode.OK)
-_UNSET = Status(StatusCode.UNSET)
-_ERROR_STATUSES = frozenset({"failed"})
+UNSET, OK, ERROR = 0, 1, 2
+"""Status codes as OTLP numbers them (StatusCode values); the hot path keeps the int, not the enum."""
 
 
 def ts_to_ns(ts: Any) -> int:
@@ -48,10 +48,6 @@ def _text(value: Any) -> str:
     return text if len(text) <= _MAX_ATTRIBUTE_TEXT else text[:_MAX_ATTRIBUTE_TEXT] + "…"
 
 
-def _segment(path: str) -> str:
-    return path[path.rfind(".") + 1 :]
-
-
 def model_of(event: Mapping[str, Any]) -> str | None:
     """The model a node used: the event's `model`, else `usage.model`, else `output.model`."""
     model = event.get("model")
@@ -66,55 +62,72 @@ def model_of(event: Mapping[str, Any]) -> str | None:
     return None
 
 
-class _Open:
-    """A span as the hot path keeps it: ids and times (ns) as ints, until it ends."""
-
-    __slots__ = ("attributes", "end_ts", "events", "name", "parent_id", "span_id", "start_ts", "status")
-
-    def __init__(self, name: str, span_id: int, parent_id: int | None, start_ts: Any) -> None:
-        self.name = name
-        self.span_id = span_id
-        self.parent_id = parent_id
-        self.start_ts = start_ts
-        self.end_ts: Any = None
-        self.status: Status = _UNSET
-        self.attributes: dict[str, Any] = {}
-        self.events: list[tuple[str, dict[str, Any], Any]] = []
+def _status_of(status: Any) -> tuple[int, str | None]:
+    if status == "failed":
+        return ERROR, f"status {status}"
+    return (OK, None) if status == "completed" else (UNSET, None)
 
 
 class FinishedSpan:
-    """A span that ended on the hot path; `readable()` (run on the flusher) makes the SDK object."""
+    """One span, open while its element runs and handed to `emit` when it ends.
 
-    __slots__ = ("builder", "span")
+    `kind`, `path` and the run id are the first three attributes of every span (`dad.span_kind`,
+    `dad.hier_path`, `dad.run_id`); `attributes` holds the others."""
 
-    def __init__(self, builder: SpanBuilder, span: _Open) -> None:
+    __slots__ = (
+        "attributes",
+        "builder",
+        "code",
+        "end_ts",
+        "events",
+        "kind",
+        "message",
+        "name",
+        "parent_id",
+        "path",
+        "span_id",
+        "start_ts",
+    )
+
+    def __init__(self, builder: SpanBuilder, name: str, kind: str, path: str, parent_id: int, start_ts: int) -> None:
         self.builder = builder
-        self.span = span
+        self.name = name
+        self.kind = kind
+        self.path = path
+        self.span_id = builder.new_id()
+        self.parent_id = parent_id
+        self.start_ts = start_ts
+        self.end_ts = start_ts
+        self.code = UNSET
+        self.message: str | None = None
+        self.attributes: dict[str, Any] = {}
+        self.events: list[tuple[str, dict[str, Any], int]] = []
+
+    def all_attributes(self) -> dict[str, Any]:
+        return {"dad.span_kind": self.kind, "dad.hier_path": self.path, "dad.run_id": self.builder.run_id} | (
+            self.attributes
+        )
 
     def readable(self) -> ReadableSpan:
-        span, builder = self.span, self.builder
+        """The SDK's span object, for exporters that take them (OTLP/HTTP); built off the hot path."""
+        builder = self.builder
         trace_id = builder.trace_id
-        start = span.start_ts
         return ReadableSpan(
-            name=span.name,
-            context=SpanContext(trace_id, span.span_id, False, _SAMPLED),
-            parent=SpanContext(trace_id, span.parent_id, False, _SAMPLED) if span.parent_id else None,
+            name=self.name,
+            context=SpanContext(trace_id, self.span_id, False, _SAMPLED),
+            parent=SpanContext(trace_id, self.parent_id, False, _SAMPLED) if self.parent_id else None,
             resource=builder.resource,
-            attributes=span.attributes,
-            events=[SpanEvent(name, attrs, ts) for name, attrs, ts in span.events],
-            status=span.status,
-            start_time=start,
-            end_time=max(span.end_ts, start),
+            attributes=self.all_attributes(),
+            events=[SpanEvent(name, attrs, ts) for name, attrs, ts in self.events],
+            status=Status(StatusCode(self.code), self.message),
+            start_time=self.start_ts,
+            end_time=max(self.end_ts, self.start_ts),
             instrumentation_scope=builder.scope,
         )
 
 
 class SpanBuilder:
-    """Turns events (in seq order) into finished spans handed to `emit`.
-
-    The hot path keeps only plain values (ids and times as ints); building the SpanContext and
-    ReadableSpan objects (~15 µs a node) happens in `FinishedSpan.readable()`, off it.
-    """
+    """Turns events (in seq order) into finished spans handed to `emit`."""
 
     def __init__(
         self,
@@ -126,20 +139,23 @@ class SpanBuilder:
         trace_id: int | None = None,
     ) -> None:
         self._emit = emit
-        self._run_id = run_id
+        self.run_id = run_id
         self.resource = resource
         self.scope = scope
         self._random = random.Random()
+        self.new_id: Callable[[], int] = self._new_id
         self.trace_id = trace_id or self._random.getrandbits(128) or 1
-        self._run: _Open | None = None
-        self._components: dict[str, _Open] = {}
-        self._nodes: dict[str, _Open] = {}
-        self._attempts: dict[str, _Open] = {}
+        self._run: FinishedSpan | None = None
+        self._components: dict[str, FinishedSpan] = {}
+        self._nodes: dict[str, FinishedSpan] = {}
+        self._attempts: dict[str, FinishedSpan] = {}
         self._previous_run_id: str | None = None
         self.last_ts = 0
-        self._ts_prefix = ""
+        self._ts_prefix = "-"
         self._ts_base = 0
-        self._handlers: dict[str, Callable[[Mapping[str, Any], Any], None]] = {
+        self.encoded: Any = None
+        """What span_json caches per builder (the request's head, the run id's attribute)."""
+        self._handlers: dict[str, Callable[[Mapping[str, Any], int], None]] = {
             "run_started": self._run_started,
             "component_started": self._component_started,
             "component_completed": self._component_completed,
@@ -158,27 +174,30 @@ class SpanBuilder:
     def _new_id(self) -> int:
         return self._random.getrandbits(64) or 1
 
-    def _innermost(self, path: str) -> _Open | None:
-        """The open span a child of `path` (or a record about it) belongs to, the path itself first."""
-        span = self._attempts.get(path) or self._nodes.get(path) or self._components.get(path)
-        if span is not None:
-            return span
-        for parent in ancestors(path):
-            span = self._components.get(parent) or self._attempts.get(parent) or self._nodes.get(parent)
+    def _enclosing(self, path: str) -> FinishedSpan | None:
+        """The open span of the nearest enclosing path (component first), else None."""
+        components, attempts, nodes = self._components, self._attempts, self._nodes
+        cut = path.rfind(".")
+        while cut > 0:
+            path = path[:cut]
+            span = components.get(path) or attempts.get(path) or nodes.get(path)
             if span is not None:
                 return span
-        return self._run
+            cut = path.rfind(".")
+        return None
+
+    def _innermost(self, path: str) -> FinishedSpan | None:
+        """The open span a child of `path` (or a record about it) belongs to, the path itself first."""
+        span = self._attempts.get(path) or self._nodes.get(path) or self._components.get(path)
+        return span or self._enclosing(path) or self._run
 
     def _parent_of(self, path: str, *, same_path_node: bool) -> int:
         if same_path_node:
             holder = self._attempts.get(path) or self._nodes.get(path)
             if holder is not None:
                 return holder.span_id
-        for parent in ancestors(path):
-            span = self._components.get(parent) or self._attempts.get(parent) or self._nodes.get(parent)
-            if span is not None:
-                return span.span_id
-        return self._ensure_run(path, self.last_ts).span_id
+        span = self._enclosing(path)
+        return span.span_id if span is not None else self._ensure_run(path, self.last_ts).span_id
 
     def context_for(self, path: str | None) -> SpanContext | None:
         """Span context of the innermost open span at `path` (or of the run): for log correlation."""
@@ -187,30 +206,17 @@ class SpanBuilder:
 
     # -- span life ---------------------------------------------------------------------------------
 
-    def _ensure_run(self, path: str, ts: Any) -> _Open:
+    def _ensure_run(self, path: str, ts: int) -> FinishedSpan:
         if self._run is None:
             root = path.split(".", 1)[0]
-            self._run = _Open(f"run {root}", self._new_id(), None, ts)
-            self._run.attributes.update({"dad.span_kind": "run", "dad.run_id": self._run_id, "dad.hier_path": root})
+            self._run = FinishedSpan(self, f"run {root}", "run", root, 0, ts)
         return self._run
 
-    def _open(self, name: str, kind: str, path: str, parent_id: int, ts: Any) -> _Open:
-        span = _Open(name, self._new_id(), parent_id, ts)
-        span.attributes["dad.span_kind"] = kind
-        span.attributes["dad.hier_path"] = path
-        span.attributes["dad.run_id"] = self._run_id
-        return span
-
-    def _end(self, span: _Open, end_ts: Any, status: Status = _UNSET) -> None:
+    def _end(self, span: FinishedSpan, end_ts: int, code: int = UNSET, message: str | None = None) -> None:
         span.end_ts = end_ts
-        span.status = status
-        self._emit(FinishedSpan(self, span))
-
-    @staticmethod
-    def _status_of(status: Any) -> Status:
-        if status in _ERROR_STATUSES:
-            return Status(StatusCode.ERROR, f"status {status}")
-        return _OK if status == "completed" else _UNSET
+        span.code = code
+        span.message = message
+        self._emit(span)
 
     # -- events ------------------------------------------------------------------------------------
 
@@ -220,7 +226,7 @@ class SpanBuilder:
             ts = event["ts"]
             # The engine's clock writes "YYYY-MM-DDTHH:MM:SS.ffffff+00:00": parse the second once.
             if ts.__class__ is str and len(ts) == 32 and ts[19] == "." and ts.endswith("+00:00"):
-                if ts[:19] != self._ts_prefix:
+                if not ts.startswith(self._ts_prefix):
                     self._ts_base = ts_to_ns(ts[:19] + "+00:00")
                     self._ts_prefix = ts[:19]
                 ts_ns = self._ts_base + int(ts[20:26]) * 1000
@@ -229,7 +235,7 @@ class SpanBuilder:
             self.last_ts = ts_ns
             handler(event, ts_ns)
 
-    def _run_started(self, event: Mapping[str, Any], ts_ns: Any) -> None:
+    def _run_started(self, event: Mapping[str, Any], ts_ns: int) -> None:
         run = self._ensure_run(event["path"], ts_ns)
         root = event.get("root_component_id") or event["path"]
         run.name = f"run {root}"
@@ -239,51 +245,57 @@ class SpanBuilder:
             if event.get(key):
                 run.attributes[f"dad.{key}"] = event[key]
 
-    def _component_started(self, event: Mapping[str, Any], ts_ns: Any) -> None:
+    def _component_started(self, event: Mapping[str, Any], ts_ns: int) -> None:
         path = event["path"]
-        span = self._open(_segment(path), "component", path, self._parent_of(path, same_path_node=True), ts_ns)
+        parent = self._parent_of(path, same_path_node=True)
+        span = FinishedSpan(self, path[path.rfind(".") + 1 :], "component", path, parent, ts_ns)
         if event.get("kind"):
             span.attributes["dad.component_kind"] = event["kind"]
         self._components[path] = span
 
-    def _component_completed(self, event: Mapping[str, Any], ts_ns: Any) -> None:
+    def _component_completed(self, event: Mapping[str, Any], ts_ns: int) -> None:
         span = self._components.pop(event["path"], None)
         if span is not None:
             status = event.get("status")
             span.attributes["dad.status"] = str(status)
-            self._end(span, ts_ns, self._status_of(status))
+            self._end(span, ts_ns, *_status_of(status))
 
-    def _node_started(self, event: Mapping[str, Any], ts_ns: Any) -> None:
+    def _node_started(self, event: Mapping[str, Any], ts_ns: int) -> None:
         path = event["path"]
-        attempt = int(event.get("attempt") or 1)
+        attempt = event.get("attempt") or 1
+        attempt = attempt if attempt.__class__ is int else int(attempt)
         node = self._nodes.get(path)
         if node is None:
-            node = self._open(_segment(path), "node", path, self._parent_of(path, same_path_node=False), ts_ns)
-            if event.get("node_type"):
-                node.attributes["dad.node_type"] = event["node_type"]
+            parent = self._enclosing(path)
+            parent_id = parent.span_id if parent is not None else self._ensure_run(path, ts_ns).span_id
+            node = FinishedSpan(self, path[path.rfind(".") + 1 :], "node", path, parent_id, ts_ns)
+            node_type = event.get("node_type")
+            if node_type:
+                node.attributes["dad.node_type"] = node_type
             self._nodes[path] = node
-        previous = self._attempts.pop(path, None)
-        if previous is not None:  # a new attempt means the previous one failed
-            previous.attributes["dad.status"] = "failed"
-            self._end(previous, ts_ns, Status(StatusCode.ERROR, "retried"))
+        else:
+            previous = self._attempts.pop(path, None)
+            if previous is not None:  # a new attempt means the previous one failed
+                previous.attributes["dad.status"] = "failed"
+                self._end(previous, ts_ns, ERROR, "retried")
         node.attributes["dad.attempts"] = attempt
-        span = self._open(f"attempt {attempt}", "attempt", path, node.span_id, ts_ns)
+        span = FinishedSpan(self, f"attempt {attempt}", "attempt", path, node.span_id, ts_ns)
         span.attributes["dad.attempt"] = attempt
         self._attempts[path] = span
 
-    def _input_required(self, event: Mapping[str, Any], ts_ns: Any) -> None:
+    def _input_required(self, event: Mapping[str, Any], ts_ns: int) -> None:
         span = self._innermost(event["path"])
         if span is not None:
             attributes = {"dad.hier_path": event["path"], "dad.request": _text(event.get("request"))}
             span.events.append(("dad.input_required", attributes, ts_ns))
 
-    def _input_received(self, event: Mapping[str, Any], ts_ns: Any) -> None:
+    def _input_received(self, event: Mapping[str, Any], ts_ns: int) -> None:
         span = self._innermost(event["path"])
         if span is not None:
             attributes = {"dad.hier_path": event["path"], "dad.input_source": str(event.get("source"))}
             span.events.append(("dad.input_received", attributes, ts_ns))
 
-    def _artifact_written(self, event: Mapping[str, Any], ts_ns: Any) -> None:
+    def _artifact_written(self, event: Mapping[str, Any], ts_ns: int) -> None:
         span = self._innermost(event["path"])
         if span is not None:
             attributes: dict[str, Any] = {
@@ -293,11 +305,12 @@ class SpanBuilder:
             }
             span.events.append(("dad.artifact_written", attributes, ts_ns))
 
-    def _result_attributes(self, span: _Open, event: Mapping[str, Any]) -> None:
-        attributes = span.attributes
-        attributes["dad.status"] = str(event.get("status"))
-        if event.get("node_type"):
-            attributes["dad.node_type"] = event["node_type"]
+    @staticmethod
+    def _result_attributes(attributes: dict[str, Any], event: Mapping[str, Any], status: str) -> None:
+        attributes["dad.status"] = status
+        node_type = event.get("node_type")
+        if node_type:
+            attributes["dad.node_type"] = node_type
         model = model_of(event)
         if model is not None:
             attributes["dad.model"] = model
@@ -307,12 +320,16 @@ class SpanBuilder:
             attributes["dad.tokens.completion"] = int(usage.get("completion_tokens") or 0)
             attributes["dad.tokens.total"] = int(usage.get("total_tokens") or 0)
             attributes["dad.cost"] = float(usage.get("cost") or 0.0)
-        if event.get("duration_ms") is not None:
-            attributes["dad.duration_ms"] = float(event["duration_ms"])
-        if event.get("attempts"):
-            attributes["dad.attempts"] = int(event["attempts"])
+        duration = event.get("duration_ms")
+        if duration is not None:
+            attributes["dad.duration_ms"] = duration if duration.__class__ is float else float(duration)
+        attempts = event.get("attempts")
+        if attempts:
+            attributes["dad.attempts"] = attempts if attempts.__class__ is int else int(attempts)
 
-    def _error_status(self, span: _Open, error: Any, ts_ns: Any) -> Status:
+    @staticmethod
+    def _error_event(span: FinishedSpan, error: Any, ts_ns: int) -> str:
+        """Adds the exception event; returns the status message."""
         if isinstance(error, Mapping):
             message, kind, trace = (
                 str(error.get("message", "")),
@@ -325,50 +342,56 @@ class SpanBuilder:
         if trace:
             attributes["exception.stacktrace"] = str(trace)
         span.events.append(("exception", attributes, ts_ns))
-        return Status(StatusCode.ERROR, f"{kind}: {message}")
+        return f"{kind}: {message}"
 
-    def _node_completed(self, event: Mapping[str, Any], ts_ns: Any) -> None:
+    def _node_completed(self, event: Mapping[str, Any], ts_ns: int) -> None:
         path = event["path"]
         node = self._nodes.pop(path, None)
         if node is None:  # no node_started seen: place it from its own timings
             start = ts_to_ns(event["started_at"]) if event.get("started_at") else ts_ns
-            node = self._open(_segment(path), "node", path, self._parent_of(path, same_path_node=False), start)
-        self._result_attributes(node, event)
+            parent_id = self._parent_of(path, same_path_node=False)
+            node = FinishedSpan(self, path[path.rfind(".") + 1 :], "node", path, parent_id, start)
+        status = event.get("status")
+        status_text = status if status.__class__ is str else str(status)
+        self._result_attributes(node.attributes, event, status_text)
         error = event.get("error")
         attempt = self._attempts.pop(path, None)
+        message: str | None
         if error:
-            status = self._error_status(node, error, ts_ns)
+            code, message = ERROR, self._error_event(node, error, ts_ns)
             if attempt is not None:
-                self._error_status(attempt, error, ts_ns)
+                self._error_event(attempt, error, ts_ns)
         else:
-            status = self._status_of(event.get("status"))
+            code, message = _status_of(status)
         if attempt is not None:
-            attempt.attributes["dad.status"] = node.attributes["dad.status"]
-            self._end(attempt, ts_ns, status)
-        self._end(node, ts_ns, status)
+            attempt.attributes["dad.status"] = status_text
+            self._end(attempt, ts_ns, code, message)
+        self._end(node, ts_ns, code, message)
 
-    def _node_loaded(self, event: Mapping[str, Any], ts_ns: Any) -> None:
+    def _node_loaded(self, event: Mapping[str, Any], ts_ns: int) -> None:
         path = event["path"]
-        span = self._open(_segment(path), "node", path, self._parent_of(path, same_path_node=False), ts_ns)
-        self._result_attributes(span, event)
+        parent_id = self._parent_of(path, same_path_node=False)
+        span = FinishedSpan(self, path[path.rfind(".") + 1 :], "node", path, parent_id, ts_ns)
+        self._result_attributes(span.attributes, event, str(event.get("status")))
         span.attributes["dad.loaded"] = True
         for key in ("dad.tokens.prompt", "dad.tokens.completion", "dad.tokens.total", "dad.cost"):
             span.attributes.pop(key, None)  # spent by the previous run, not this one
         if self._previous_run_id:
             span.attributes["dad.loaded_from"] = self._previous_run_id
-        self._end(span, ts_ns, self._status_of(event.get("status")))
+        self._end(span, ts_ns, *_status_of(event.get("status")))
 
-    def _node_skipped(self, event: Mapping[str, Any], ts_ns: Any) -> None:
+    def _node_skipped(self, event: Mapping[str, Any], ts_ns: int) -> None:
         path = event["path"]
         self._nodes.pop(path, None)
         self._attempts.pop(path, None)
-        span = self._open(_segment(path), "node", path, self._parent_of(path, same_path_node=False), ts_ns)
+        parent_id = self._parent_of(path, same_path_node=False)
+        span = FinishedSpan(self, path[path.rfind(".") + 1 :], "node", path, parent_id, ts_ns)
         span.attributes["dad.status"] = "skipped"
         if event.get("reason") is not None:
             span.attributes["dad.skip_reason"] = _text(event["reason"])
         self._end(span, ts_ns)
 
-    def close_open(self, end_ts: Any, status: str) -> None:
+    def close_open(self, end_ts: int, status: str) -> None:
         """End every span still open (innermost first), marking it `status`."""
         for table in (self._attempts, self._nodes):
             for span in table.values():
@@ -381,7 +404,7 @@ class SpanBuilder:
             self._end(span, end_ts)
         self._components.clear()
 
-    def _run_completed(self, event: Mapping[str, Any], ts_ns: Any) -> None:
+    def _run_completed(self, event: Mapping[str, Any], ts_ns: int) -> None:
         self.close_open(ts_ns, "cancelled")
         run = self._ensure_run(event["path"], ts_ns)
         self._run = None
@@ -399,7 +422,7 @@ class SpanBuilder:
             run.attributes["dad.cost"] = float(usage.get("cost") or 0.0)
         if event.get("duration_ms") is not None:
             run.attributes["dad.duration_ms"] = float(event["duration_ms"])
-        self._end(run, ts_ns, self._status_of(status))
+        self._end(run, ts_ns, *_status_of(status))
 
     def close(self, status: str = "interrupted") -> None:
         """End whatever is still open (a run that never completed) at the last time seen."""
@@ -408,84 +431,3 @@ class SpanBuilder:
             self._run.attributes.setdefault("dad.status", status)
             self._end(self._run, self.last_ts)
             self._run = None
-
-
-def _json_value(value: Any) -> dict[str, Any]:
-    """An attribute value in the OTLP/JSON form of AnyValue (int64 as a string, as protobuf JSON)."""
-    if value.__class__ is bool:
-        return {"boolValue": value}
-    if value.__class__ is int:
-        return {"intValue": str(value)}
-    if value.__class__ is float:
-        return {"doubleValue": value}
-    return {"stringValue": str(value)}
-
-
-def _json_attributes(attributes: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [{"key": key, "value": _json_value(value)} for key, value in attributes.items()]
-
-
-def otlp_json_request(spans: list[FinishedSpan]) -> dict[str, Any]:
-    """The OTLP/JSON ExportTraceServiceRequest of event spans, built directly.
-
-    Equal to what encode_spans + MessageToDict + hex ids give for the same spans (a test checks it),
-    at a fraction of the cost: the protobuf path costs ~100 µs per span, which made the end of a
-    1,000-node run take seconds of CPU.
-    """
-    if not spans:
-        return {}
-    builder = spans[0].builder
-    trace_id = f"{builder.trace_id:032x}"
-    out: list[dict[str, Any]] = []
-    # Most attribute pairs repeat (run id, span kind, node type, status, the path a node shares with
-    # its attempt): each distinct pair is built once per request and shared (the encoder does not mind).
-    pairs: dict[tuple[str, type, Any], dict[str, Any]] = {}
-
-    def attributes_of(attributes: Mapping[str, Any]) -> list[dict[str, Any]]:
-        listed = []
-        for key, value in attributes.items():
-            cache_key = (key, value.__class__, value)
-            try:
-                pair = pairs.get(cache_key)
-            except TypeError:  # an unhashable value: built each time
-                pair = None
-                cache_key = None  # type: ignore[assignment]
-            if pair is None:
-                pair = {"key": key, "value": _json_value(value)}
-                if cache_key is not None:
-                    pairs[cache_key] = pair
-            listed.append(pair)
-        return listed
-
-    for finished in spans:
-        span = finished.span
-        data: dict[str, Any] = {"traceId": trace_id, "spanId": f"{span.span_id:016x}"}
-        if span.parent_id:
-            data["parentSpanId"] = f"{span.parent_id:016x}"
-        data["name"] = span.name
-        data["kind"] = 1
-        data["startTimeUnixNano"] = str(span.start_ts)
-        data["endTimeUnixNano"] = str(max(span.end_ts, span.start_ts))
-        if span.attributes:
-            data["attributes"] = attributes_of(span.attributes)
-        if span.events:
-            events = []
-            for name, attrs, ts in span.events:
-                event: dict[str, Any] = {"timeUnixNano": str(ts), "name": name}
-                if attrs:
-                    event["attributes"] = _json_attributes(attrs)
-                events.append(event)
-            data["events"] = events
-        status: dict[str, Any] = {}
-        if span.status.description:
-            status["message"] = span.status.description
-        if span.status.status_code.value:
-            status["code"] = span.status.status_code.value
-        data["status"] = status
-        data["flags"] = 256
-        out.append(data)
-    scope: dict[str, Any] = {"name": builder.scope.name}
-    if builder.scope.version:
-        scope["version"] = builder.scope.version
-    resource = {"attributes": _json_attributes(builder.resource.attributes)}
-    return {"resourceSpans": [{"resource": resource, "scopeSpans": [{"scope": scope, "spans": out}]}]}

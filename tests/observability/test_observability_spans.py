@@ -304,7 +304,8 @@ def test_direct_span_encoding_equals_the_real_encoder(stream: EventStream) -> No
     from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
     from dad_studio.observability.otlp_json import message_to_otlp_json
-    from dad_studio.observability.spans import SpanBuilder, otlp_json_request
+    from dad_studio.observability.span_json import otlp_json_line
+    from dad_studio.observability.spans import SpanBuilder
 
     full_flow(stream)
     stream.emit("artifact_written", "root.a", artifact="root/a/out.txt", size=3, media_type="text/plain")
@@ -320,5 +321,47 @@ def test_direct_span_encoding_equals_the_real_encoder(stream: EventStream) -> No
     builder.close()
     assert len(finished) > 20
     expected = message_to_otlp_json(encode_spans([f.readable() for f in finished]))
-    assert otlp_json_request(finished) == expected
+    line = otlp_json_line(finished)
+    assert line.endswith("\n") and "\n" not in line[:-1]
+    assert json.loads(line) == expected
     assert len(parse_line(json.dumps(expected), "traces").resource_spans[0].scope_spans[0].spans) == len(finished)
+
+
+def test_text_encoding_of_awkward_values_equals_the_real_encoder(make_stream: Any) -> None:
+    """Quotes, backslashes, control and non-ASCII characters, non-finite floats, bools, lists and
+    error messages must come out as the protobuf JSON mapping renders them."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+    from dad_studio.observability.otlp_json import message_to_otlp_json
+    from dad_studio.observability.span_json import otlp_json_line
+    from dad_studio.observability.spans import SpanBuilder
+
+    s = make_stream(root='r"\\é')
+    s.run_started()
+    s.component(s.root, "flow")
+    path = f'{s.root}.nœud\t"x"'
+    s.node_started(path, "ai_model")
+    s.node_completed(path, "ai_model", status="failed", error={"message": 'bad "quote"\n€', "type": "E"})
+    s.run_completed("failed")
+    finished: list[Any] = []
+    builder = SpanBuilder(
+        finished.append,
+        run_id=s.run_id,
+        resource=Resource({"service.name": "dad-studio", "list": ("a", "b"), "on": True, "n": -3}),
+        scope=InstrumentationScope("dad_studio", "1"),
+    )
+    for event in s.events:
+        builder.on_event(event)
+    node = next(f for f in finished if f.kind == "node")
+    node.attributes.update(
+        {"nan": float("nan"), "inf": float("inf"), "ninf": float("-inf"), "yes": True, "big": 2**62, "x": 1e-7}
+    )
+    builder.close()
+    expected = message_to_otlp_json(encode_spans([f.readable() for f in finished]))
+    got = json.loads(otlp_json_line(finished))
+    assert got == expected
+    request = parse_line(otlp_json_line(finished), "traces")  # protobuf's own parser takes it
+    names = [sp.name for sp in request.resource_spans[0].scope_spans[0].spans]
+    assert 'nœud\t"x"' in names
