@@ -144,6 +144,15 @@ LONG_GAPS: list[tuple[float, float]] = []
 """(start, end) of every gap over 20 ms."""
 
 
+def asyncio_label(handle: Any) -> str:
+    callback = getattr(handle, "_callback", None)
+    task = getattr(callback, "__self__", None)
+    if isinstance(task, asyncio.Task):
+        coro = task.get_coro()
+        return f"asyncio task {getattr(coro, '__qualname__', task.get_name())}"[:60]
+    return f"asyncio {getattr(callback, '__qualname__', repr(callback))}"[:60]
+
+
 def attribute(spans: dict[str, list[tuple[float, float]]]) -> None:
     """Wrap the ATTRIBUTED methods so that each call's (wall ms, CPU ms) lands in `spans`."""
     import functools
@@ -167,6 +176,23 @@ def attribute(spans: dict[str, list[tuple[float, float]]]) -> None:
                 TIMELINE.append((w, end, _label))
 
         setattr(cls, method, timed)
+    import asyncio.events
+
+    run_handle = asyncio.events.Handle._run
+
+    def timed_run(handle: Any) -> None:
+        """Every asyncio callback of 2 ms or more, named by its task's coroutine (engine chunks)."""
+        w, c = time.perf_counter(), time.process_time()
+        try:
+            run_handle(handle)
+        finally:
+            end = time.perf_counter()
+            if end - w >= 0.002:
+                label = asyncio_label(handle)
+                spans.setdefault(label, []).append(((end - w) * 1000, (time.process_time() - c) * 1000))
+                TIMELINE.append((w, end, label))
+
+    asyncio.events.Handle._run = timed_run  # type: ignore[method-assign]
     import gc
 
     started: list[tuple[float, float]] = []
@@ -182,6 +208,30 @@ def attribute(spans: dict[str, list[tuple[float, float]]]) -> None:
             TIMELINE.append((w, end, label))
 
     gc.callbacks.append(on_gc)
+
+
+def timed_app(spans: dict[str, list[tuple[float, float]]]) -> Any:
+    """A QApplication whose notify() times every outermost Qt event delivery of 2 ms or more
+    (paints of the canvas and the panels, timers), named by event type and receiver class."""
+    from PySide6 import QtCore, QtWidgets
+
+    class TimedApp(QtWidgets.QApplication):
+        depth = 0
+
+        def notify(self, receiver: QtCore.QObject, event: QtCore.QEvent) -> bool:
+            TimedApp.depth += 1
+            w, c = time.perf_counter(), time.process_time()
+            try:
+                return super().notify(receiver, event)
+            finally:
+                TimedApp.depth -= 1
+                end = time.perf_counter()
+                if TimedApp.depth == 0 and end - w >= 0.002:
+                    label = f"Qt {event.type().name} -> {type(receiver).__name__}"[:60]
+                    spans.setdefault(label, []).append(((end - w) * 1000, (time.process_time() - c) * 1000))
+                    TIMELINE.append((w, end, label))
+
+    return TimedApp([])
 
 
 def main(argv: list[str]) -> int:
@@ -210,7 +260,7 @@ def main(argv: list[str]) -> int:
     # headless, plain asyncio loop (the CLI's situation)
     plain = [asyncio.run(headless_once(flow_path, tmp / "headless_runs")) for _ in range(args.reps)]
 
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    app = QtWidgets.QApplication.instance() or (timed_app(spans) if args.attribute else QtWidgets.QApplication([]))
     assert isinstance(app, QtWidgets.QApplication)
     app.setQuitOnLastWindowClosed(False)
     loop = make_loop(app)

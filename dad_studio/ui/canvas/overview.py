@@ -15,6 +15,8 @@ costs O(changed), and the repaint request covers only the changed items' rectang
 
 from __future__ import annotations
 
+import time
+
 import shiboken6
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -25,6 +27,9 @@ CHUNK = 32
 enough to keep the draw calls few (2,000 edges: ~60 paths)."""
 FAR_ZOOM = 0.35
 """Below this scale the scene is painted by the overview (the same threshold as NodeItem.paint's plain box)."""
+REPAINT_MIN_MS = 100
+"""At most one overview repaint per this long (~10 Hz): a live run reports changes in many small
+slices, and each full far-zoom repaint of a 1,000-node flow is ~5 ms of the GUI thread."""
 OUTLINE_ZOOM = 0.12
 """Below this scale a node box is only its fill: a 1-pixel border would cover a 3-pixel-high box."""
 
@@ -85,6 +90,11 @@ class Overview:
         self._dirty_edges: set[EdgeItem] = set()
         self._removed_edges: set[EdgeItem] = set()
         self._repaint_asked = False
+        self._last_paint = 0.0
+        """time.monotonic() of the last paint (REPAINT_MIN_MS apart)."""
+        self._repaint_timer = QtCore.QTimer(scene)
+        self._repaint_timer.setSingleShot(True)
+        self._repaint_timer.timeout.connect(self._repaint_now)
         self._selected: set[QtWidgets.QGraphicsItem] = set()
         self._selection_dirty = False
         self._palette: object = None
@@ -117,7 +127,19 @@ class Overview:
         region (it draws every group, clipped), so one request per paint is all that is needed."""
         if self.active and not self.quiet and not self._repaint_asked:
             self._repaint_asked = True
+            wait_ms = REPAINT_MIN_MS - (time.monotonic() - self._last_paint) * 1000
+            if wait_ms > 1:
+                self._repaint_timer.start(int(wait_ms))
+            else:
+                self.scene.update()
+
+    def _repaint_now(self) -> None:
+        if self.active and shiboken6.isValid(self.scene):  # type: ignore[no-untyped-call]
             self.scene.update()
+
+    def stop(self) -> None:
+        """No repaint left waiting (the scene is going away)."""
+        self._repaint_timer.stop()
 
     def node_changed(self, item: NodeItem, *, moved: bool = False, repaint: bool = True) -> None:
         """The node was added (`moved`), moved (`moved`) or its colour (run status) changed.
@@ -157,6 +179,11 @@ class Overview:
         self._repaint()
 
     # -- grouping -------------------------------------------------------------------------------------
+
+    def sync(self) -> None:
+        """Regroup the changes reported so far (a paint does it too; a caller that changes many
+        items in slices calls this after each slice, so no single paint regroups them all)."""
+        self._sync()
 
     def _sync(self) -> None:
         if NodeItem.palette is not self._palette:
@@ -279,6 +306,8 @@ class Overview:
         `outline`: draw node borders; by default only when a box is big enough on screen for one.
         """
         self._repaint_asked = False
+        self._repaint_timer.stop()
+        self._last_paint = time.monotonic()
         self._sync()
         scale = painter.worldTransform().m11()
         if outline is None:

@@ -145,6 +145,7 @@ class CanvasWidget(QtWidgets.QWidget):
         """Stop timers and let go of the document (window closing)."""
         self._problems_timer.stop()
         self.minimap.shutdown()
+        self.scene.overview.stop()
         if self.doc is not None:
             self._bind(self.doc, connect=False)
             self.doc = None

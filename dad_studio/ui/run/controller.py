@@ -35,7 +35,7 @@ from dad_studio.ui.run.log_panel import LogPanel
 from dad_studio.ui.run.outcome_panel import OutcomePanel
 from dad_studio.ui.run.panel_base import RunPanel
 from dad_studio.ui.run.session import PendingInput, RunSession, project_dirs
-from dad_studio.ui.run.snapshot import SNAPSHOT_POLL_MS, SnapshotCache
+from dad_studio.ui.run.snapshot import SNAPSHOT_POLL_MS, SnapshotCache, root_id_of
 from dad_studio.ui.run.trust_prompt import TrustAnswer, TrustPrompt, apply_answer, folder_trusted
 
 if TYPE_CHECKING:
@@ -44,6 +44,15 @@ if TYPE_CHECKING:
 __all__ = ["FLUSH_MS", "RunController"]
 
 FLUSH_MS = 40
+FOLD_SLICE_MS = 4.0
+"""Per pass of the event loop, queued events are folded for about this long; the rest waits for the
+next pass (a busy 40 ms of a 1,000-node run is ~1,000 events, ~10 ms to fold)."""
+CATCH_UP_LIMIT_S = 5.0
+"""After the stream ends, the views are brought up to date in slices for at most this long; then
+whatever is left is done at once."""
+GC_RESTORE_MS = 3000
+"""The garbage collector's run policy ends this long after the last run (a full pass right at the
+end of a run would be the longest stall of its last frames; a run started meanwhile keeps it on)."""
 SNAPSHOT_QUIET_S = 0.1
 """After a run ends, the next run's snapshot waits this long (the end-of-run updates go first)."""
 Area = QtCore.Qt.DockWidgetArea
@@ -92,6 +101,11 @@ class RunController(QtCore.QObject):
         self.flush_timer.setSingleShot(True)
         self.flush_timer.setInterval(FLUSH_MS)
         self.flush_timer.timeout.connect(self.flush)
+        self.fold_timer = QtCore.QTimer(self)
+        """Folds the rest of a batch at the next pass of the loop (FOLD_SLICE_MS a pass)."""
+        self.fold_timer.setSingleShot(True)
+        self.fold_timer.setInterval(0)
+        self.fold_timer.timeout.connect(self.flush)
         self._add_docks()
         self._add_actions()
         self.context.node_selected.connect(self.outcomes.show_path)
@@ -182,9 +196,16 @@ class RunController(QtCore.QObject):
         self.selector.currentIndexChanged.connect(self._on_selector)
         self.summary = QtWidgets.QLabel("")
         self.summary.setObjectName("run_summary")
+        # fixed sizes: a text change then repaints the label only; a label or combo that may
+        # change its size hint makes Qt lay the whole main window out again (its docks: ~10-20 ms),
+        # on every batch of a run
+        sample = "  9999 completed  999 running  999 waiting  999 failed  999 skipped  9999 pending"
+        metrics = self.summary.fontMetrics()
+        self.summary.setFixedSize(metrics.horizontalAdvance(sample), self.summary.sizeHint().height())
         toolbar.addSeparator()
         toolbar.addWidget(QtWidgets.QLabel(" Run: "))
         toolbar.addWidget(self.selector)
+        self.selector.setFixedSize(self.selector.sizeHint())
         toolbar.addWidget(self.summary)
         self.toolbar = toolbar
         view_menu = getattr(win, "view_menu", None)
@@ -257,7 +278,8 @@ class RunController(QtCore.QObject):
             return
         if time.monotonic() - self._last_finish < SNAPSHOT_QUIET_S:
             return  # the end of a run repaints and lists the artifacts: not on top of that
-        self.snapshots.prepare(doc)
+        if not self.snapshots.prepare(doc):  # one piece per poll: two short idle chunks
+            self.snapshots.prepare_state(doc)
 
     def _on_trust_answer(
         self, prompt: TrustPrompt, launch: Callable[[bool], RunSession | None], retry: Callable[[], object]
@@ -287,7 +309,7 @@ class RunController(QtCore.QObject):
         trusted: bool,
     ) -> RunSession | None:
         """Make the run folder and start the engine on the qasync loop."""
-        root_id = component.id or "root"
+        root_id = root_id_of(component)
         rc = RunContext(
             root_component_id=root_id,
             project_root=project_root,
@@ -301,7 +323,14 @@ class RunController(QtCore.QObject):
         rc.setup_run()
         assert rc.run_id is not None and rc.run_dir is not None
         session = RunSession(
-            len(self.sessions) + 1, component, root_id, rc.run_id, rc.run_dir, document=doc, flow_path=flow_path
+            len(self.sessions) + 1,
+            component,
+            root_id,
+            rc.run_id,
+            rc.run_dir,
+            document=doc,
+            flow_path=flow_path,
+            state=self.snapshots.take_state(component),
         )
         rc.register_node_input_handler(partial(self._ask, session))
         runner = FlowRunner(component, rc, node_types=self.win.registry)
@@ -358,17 +387,42 @@ class RunController(QtCore.QObject):
         finally:
             session.result = runner.result
             session.wall_s = time.perf_counter() - t0
-            session.finished = True
-            self._finished(session)
+            try:
+                await self._catch_up(session)
+            finally:  # a cancel while catching up (window closing): _finished does the rest at once
+                session.finished = True
+                self._finished(session)
+
+    async def _catch_up(self, session: RunSession) -> None:
+        """The stream has ended: fold its last events and bring the views of the run up to date in
+        slices (passes of the loop) before the run counts as finished, instead of one long stall.
+
+        The end state is the one `_finished` would make at once: it runs after this and completes
+        whatever is left (nothing, unless CATCH_UP_LIMIT_S passed)."""
+        limit = time.monotonic() + CATCH_UP_LIMIT_S
+        while session.pending and time.monotonic() < limit:
+            self.flush()
+            await asyncio.sleep(0)
+        if session is not self.selected:
+            return
+        self.overlay.apply_soon()
+        # the views slice themselves on their own zero timers; this only waits (a Qt timer, not
+        # an asyncio event, says when they are done)
+        while self._views_busy() and time.monotonic() < limit:  # noqa: ASYNC110
+            await asyncio.sleep(0.002)
+
+    def _views_busy(self) -> bool:
+        return bool(self.overlay.pending or self.context.busy)
 
     def _finished(self, session: RunSession) -> None:
         self._last_finish = time.monotonic()
-        self.flush()
+        self.flush(everything=True)
         if session is self.selected:
             self.overlay.update_paths(set(), now=True)
+            self.context.finish_updates()
         if not self.active_sessions():
             self.overlay.set_live(False)
-        self.gc_policy.run_ended()
+        QtCore.QTimer.singleShot(GC_RESTORE_MS, self, self.gc_policy.run_ended)
         for key in [k for k in self.forms if k[0] == session.number]:
             self.forms.pop(key).close()
         self._refresh_inbox()
@@ -386,20 +440,26 @@ class RunController(QtCore.QObject):
 
     # -- events -> views ---------------------------------------------------------------------------
 
-    def flush(self) -> None:
-        """Fold every queued event and update the views of the selected run once."""
+    def flush(self, *, everything: bool = False) -> None:
+        """Fold queued events for about FOLD_SLICE_MS (`everything`: all of them) and hand the
+        views of the selected run what changed; what is left is folded at the next pass."""
         self._flush_scheduled = False
         self.flush_timer.stop()
+        self.fold_timer.stop()
+        deadline = None if everything else time.perf_counter() + FOLD_SLICE_MS / 1000
         for session in self.sessions:
             if not session.pending:
                 continue
-            changed, events = session.apply_pending()
+            changed, events = session.apply_pending(deadline=deadline)
             if session is self.selected:
                 self.overlay.update_paths(changed)
                 for panel in self.panels:
                     panel.on_events(session, changed, events)
                 self._update_summary()
             self._update_label(session)
+        if any(s.pending for s in self.sessions):
+            self._flush_scheduled = True  # the stream's own start of flush_timer waits for this
+            self.fold_timer.start()
 
     def select(self, session: RunSession | None) -> None:
         if session is self.selected:
@@ -522,6 +582,7 @@ class RunController(QtCore.QObject):
         for session in self.active_sessions():
             self.stop(session)
         self.flush_timer.stop()
+        self.fold_timer.stop()
         self.snapshot_timer.stop()
         self.overlay.shutdown()
         self.artifacts.refresh_timer.stop()
