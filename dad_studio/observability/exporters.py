@@ -237,14 +237,17 @@ class BufferedSpanProcessor(_DrainOnClose, SpanProcessor):
     ) -> None:
         self._exporters = list(exporters)
         self._on_error = on_error
-        self._pending: deque[ReadableSpan | _Deferred] = deque()
+        self._pending: deque[ReadableSpan | _Deferred | str] = deque()
         self._max_pending = max_pending
         self._batch_size = batch_size
         self._export_lock = threading.Lock()
         self.wake: Callable[[], None] = lambda: None
+        self.builder: Any = None
+        """The SpanBuilder whose spans come already rendered as text (span_json.TextSpanBuilder), if any."""
 
-    def on_end(self, span: ReadableSpan | _Deferred) -> None:
-        """A finished span: an SDK span (from `tracer_provider`) or one whose `readable()` builds it."""
+    def on_end(self, span: ReadableSpan | _Deferred | str) -> None:
+        """A finished span: an SDK span (from `tracer_provider`), one whose `readable()` builds it, or
+        one rendered as OTLP/JSON text by `builder` (only for a run whose spans go to its file alone)."""
         self._pending.append(span)
         if len(self._pending) > self._max_pending:
             self.wake()
@@ -273,7 +276,7 @@ class BufferedSpanProcessor(_DrainOnClose, SpanProcessor):
             if deferred and isinstance(exporter, JsonlExporter) and exporter.signal == "traces":
                 try:
                     if direct is None:
-                        direct = otlp_json_line(deferred)
+                        direct = otlp_json_line(deferred, self.builder)
                     exporter.export_direct(direct)
                 except Exception as exc:
                     self._on_error("span export to JsonlExporter failed", exc)

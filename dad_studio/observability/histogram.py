@@ -66,8 +66,11 @@ class DurationHistogram:
         self._points: dict[tuple[tuple[str, Any], ...], _Point] = {}
         self._lock = threading.Lock()
 
-    def add(self, value: float, attributes: Mapping[str, Any]) -> None:
-        key = tuple(attributes.items())
+    def add(self, value: float, attributes: Mapping[str, Any], key: Any = None) -> None:
+        """`key`: a hashable the caller has already made for this attribute set (it must always give
+        the same one for the same set); by default the attributes' items."""
+        if key is None:
+            key = tuple(attributes.items())
         with self._lock:
             point = self._points.get(key)
             if point is None:

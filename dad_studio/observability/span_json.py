@@ -11,13 +11,13 @@ are rendered once per request (or once per run) and reused as text.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from json.encoder import encode_basestring  # the C encoder: quotes and escapes, keeps non-ASCII
 from typing import Any
 
-from dad_studio.observability.spans import FinishedSpan, SpanBuilder
+from dad_studio.observability.spans import UNSET, FinishedSpan, SpanBuilder, model_of, status_code
 
-__all__ = ["any_value", "attributes_json", "otlp_json_line"]
+__all__ = ["TextSpanBuilder", "any_value", "attributes_json", "otlp_json_line"]
 
 _NON_FINITE = {math.inf: '"Infinity"', -math.inf: '"-Infinity"'}
 
@@ -66,50 +66,50 @@ class _Encoded:
 
 
 _KINDS = {kind: _pair("dad.span_kind", kind) for kind in ("run", "component", "node", "attempt")}
+_MAX_CACHED = 4096
 
 
-def otlp_json_line(spans: Sequence[FinishedSpan]) -> str:
-    """One JSONL line (with its newline) holding `spans`, all from one SpanBuilder; "" for none."""
-    if not spans:
-        return ""
-    builder = spans[0].builder
-    shared: _Encoded | None = builder.encoded
-    if shared is None:
-        shared = builder.encoded = _Encoded(builder)
-    trace_id = shared.trace_id
-    run_id = shared.run_id
-    kinds = _KINDS
-    # Text of each attribute pair seen in this request, by (key, type, value): most repeat.
-    pairs: dict[tuple[str, type, Any], str] = {}
-    paths: dict[str, str] = {}
-    out: list[str] = []
-    append = out.append
-    for span in spans:
-        path = paths.get(span.path)
-        if path is None:
-            path = paths[span.path] = _pair("dad.hier_path", span.path)
-        kind = kinds.get(span.kind) or _pair("dad.span_kind", span.kind)
-        attributes = f"{kind},{path},{run_id}"
-        for key, value in span.attributes.items():
-            cache_key = (key, value.__class__, value)
-            try:
-                pair = pairs.get(cache_key)
-            except TypeError:  # an unhashable value (a list): rendered each time
-                attributes += "," + _pair(key, value)
-                continue
-            if pair is None:
-                pair = pairs[cache_key] = _pair(key, value)
-            attributes += "," + pair
-        parent = f'"parentSpanId":"{span.parent_id:016x}",' if span.parent_id else ""
-        start = span.start_ts
-        end = span.end_ts if span.end_ts > start else start
-        if span.code:
-            if span.code == 2 and span.message:
-                status = f'{{"message":{encode_basestring(span.message)},"code":2}}'
-            else:
-                status = f'{{"code":{span.code}}}'
-        else:
-            status = "{}"
+class _Renderer:
+    """Renders spans of one builder; remembers the text of repeated attribute pairs and paths."""
+
+    def __init__(self, builder: SpanBuilder) -> None:
+        shared: _Encoded | None = builder.encoded
+        if shared is None:
+            shared = builder.encoded = _Encoded(builder)
+        self.shared = shared
+        self.pairs: dict[tuple[str, type, Any], str] = {}
+        self.paths: dict[str, str] = {}
+
+    def pair(self, key: str, value: Any) -> str:
+        """`_pair(key, value)`, from the cache when seen before (floats are not cached: mostly unique)."""
+        cls = value.__class__
+        if cls is float:
+            return _pair(key, value)
+        cache_key = (key, cls, value)
+        try:
+            pair = self.pairs.get(cache_key)
+        except TypeError:  # an unhashable value (a list)
+            return _pair(key, value)
+        if pair is None:
+            if len(self.pairs) >= _MAX_CACHED:
+                self.pairs.clear()
+            pair = self.pairs[cache_key] = _pair(key, value)
+        return pair
+
+    def path(self, path: str) -> str:
+        text = self.paths.get(path)
+        if text is None:
+            if len(self.paths) >= _MAX_CACHED:
+                self.paths.clear()
+            text = self.paths[path] = _pair("dad.hier_path", path)
+        return text
+
+    def span(self, span: FinishedSpan) -> str:
+        kind = _KINDS.get(span.kind) or _pair("dad.span_kind", span.kind)
+        attributes = f"{kind},{self.path(span.path)},{self.shared.run_id}"
+        if span.attributes:
+            pair = self.pair
+            attributes += "," + ",".join([pair(key, value) for key, value in span.attributes.items()])
         events = ""
         if span.events:
             rendered = []
@@ -119,9 +119,143 @@ def otlp_json_line(spans: Sequence[FinishedSpan]) -> str:
                     event += ',"attributes":[' + attributes_json(attrs) + "]"
                 rendered.append(event + "}")
             events = ',"events":[' + ",".join(rendered) + "]"
-        append(
-            f'{{"traceId":"{trace_id}","spanId":"{span.span_id:016x}",{parent}"name":{encode_basestring(span.name)},'
+        return self.text(
+            span.span_id,
+            span.parent_id,
+            span.name,
+            span.start_ts,
+            span.end_ts,
+            attributes,
+            events,
+            span.code,
+            span.message,
+        )
+
+    def text(
+        self,
+        span_id: int,
+        parent_id: int,
+        name: str,
+        start: int,
+        end: int,
+        attributes: str,
+        events: str,
+        code: int,
+        message: str | None,
+    ) -> str:
+        """One span object; `attributes` and `events` already rendered."""
+        parent = f'"parentSpanId":"{parent_id:016x}",' if parent_id else ""
+        if end < start:
+            end = start
+        if code:
+            if code == 2 and message:
+                status = f'{{"message":{encode_basestring(message)},"code":2}}'
+            else:
+                status = f'{{"code":{code}}}'
+        else:
+            status = "{}"
+        return (
+            f'{{"traceId":"{self.shared.trace_id}","spanId":"{span_id:016x}",{parent}"name":{encode_basestring(name)},'
             f'"kind":1,"startTimeUnixNano":"{start}","endTimeUnixNano":"{end}","attributes":[{attributes}]'
             f'{events},"status":{status},"flags":256}}'
         )
-    return shared.head + ",".join(out) + shared.tail
+
+
+def otlp_json_line(spans: Sequence[FinishedSpan | str], builder: SpanBuilder | None = None) -> str:
+    """One JSONL line (with its newline) holding `spans`, all from one SpanBuilder; "" for none.
+
+    A str item is a span a TextSpanBuilder already rendered; `builder` is needed when every item is."""
+    if not spans:
+        return ""
+    if builder is None:
+        builder = next(span.builder for span in spans if not isinstance(span, str))
+    renderer = _Renderer(builder)
+    render = renderer.span
+    out = [span if span.__class__ is str else render(span) for span in spans]  # type: ignore[arg-type]
+    return renderer.shared.head + ",".join(out) + renderer.shared.tail  # type: ignore[arg-type]
+
+
+class TextSpanBuilder(SpanBuilder):
+    """A SpanBuilder that hands each span to `emit` already rendered as OTLP/JSON text (for a run whose
+    spans go only to its file): the span object is dropped as it ends, and a node's result goes from
+    its event straight into the text of the node and attempt spans (the common case: no error, no
+    span events), without filling the attribute dicts first. The text equals what
+    `otlp_json_line` writes for SpanBuilder's spans (a test feeds both the same streams)."""
+
+    def __init__(self, emit: Callable[[str], None], **kwargs: Any) -> None:
+        super().__init__(emit, **kwargs)
+        self.renderer = _Renderer(self)
+        self._node_kind = _KINDS["node"]
+        self._attempt_kind = _KINDS["attempt"]
+
+    def _end(self, span: FinishedSpan, end_ts: int, code: int = UNSET, message: str | None = None) -> None:
+        span.end_ts = end_ts
+        span.code = code
+        span.message = message
+        self._emit(self.renderer.span(span))
+
+    def _node_completed(self, event: Mapping[str, Any], ts_ns: int) -> None:
+        path = event["path"]
+        node = self._nodes.get(path)
+        attempt = self._attempts.get(path)
+        if (
+            node is None
+            or attempt is None
+            or node.events
+            or attempt.events
+            or len(node.attributes) > 2
+            or len(attempt.attributes) > 1
+            or event.get("error")
+        ):
+            super()._node_completed(event, ts_ns)
+            return
+        del self._nodes[path]
+        del self._attempts[path]
+        r = self.renderer
+        pair = r.pair
+        status = event.get("status")
+        status_pair = pair("dad.status", status if status.__class__ is str else str(status))
+        code, message = status_code(status)
+        path_pair = r.path(path)
+        run_id = r.shared.run_id
+        attempt_text = r.text(
+            attempt.span_id,
+            attempt.parent_id,
+            attempt.name,
+            attempt.start_ts,
+            ts_ns,
+            f"{self._attempt_kind},{path_pair},{run_id},{pair('dad.attempt', attempt.attributes['dad.attempt'])},{status_pair}",
+            "",
+            code,
+            message,
+        )
+        node_attributes = node.attributes
+        parts = [self._node_kind, path_pair, run_id]
+        node_type = event.get("node_type") or node_attributes.get("dad.node_type")
+        if node_type:
+            parts.append(pair("dad.node_type", node_type))
+        attempts = event.get("attempts")
+        if attempts:
+            attempts = attempts if attempts.__class__ is int else int(attempts)
+        else:
+            attempts = node_attributes["dad.attempts"]
+        parts.append(pair("dad.attempts", attempts))
+        parts.append(status_pair)
+        model = model_of(event)
+        if model is not None:
+            parts.append(pair("dad.model", model))
+        usage = event.get("usage")
+        if usage:
+            parts.append(pair("dad.tokens.prompt", int(usage.get("prompt_tokens") or 0)))
+            parts.append(pair("dad.tokens.completion", int(usage.get("completion_tokens") or 0)))
+            parts.append(pair("dad.tokens.total", int(usage.get("total_tokens") or 0)))
+            parts.append(_pair("dad.cost", float(usage.get("cost") or 0.0)))
+        duration = event.get("duration_ms")
+        if duration is not None:
+            parts.append(_pair("dad.duration_ms", duration if duration.__class__ is float else float(duration)))
+        node_text = r.text(
+            node.span_id, node.parent_id, node.name, node.start_ts, ts_ns, ",".join(parts), "", code, message
+        )
+        emit = self._emit
+        emit(attempt_text)
+        emit(node_text)

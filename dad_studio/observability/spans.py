@@ -62,7 +62,7 @@ def model_of(event: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _status_of(status: Any) -> tuple[int, str | None]:
+def status_code(status: Any) -> tuple[int, str | None]:
     if status == "failed":
         return ERROR, f"status {status}"
     return (OK, None) if status == "completed" else (UNSET, None)
@@ -131,7 +131,7 @@ class SpanBuilder:
 
     def __init__(
         self,
-        emit: Callable[[FinishedSpan], None],
+        emit: Callable[[Any], None],
         *,
         run_id: str,
         resource: Resource,
@@ -258,7 +258,7 @@ class SpanBuilder:
         if span is not None:
             status = event.get("status")
             span.attributes["dad.status"] = str(status)
-            self._end(span, ts_ns, *_status_of(status))
+            self._end(span, ts_ns, *status_code(status))
 
     def _node_started(self, event: Mapping[str, Any], ts_ns: int) -> None:
         path = event["path"]
@@ -362,7 +362,7 @@ class SpanBuilder:
             if attempt is not None:
                 self._error_event(attempt, error, ts_ns)
         else:
-            code, message = _status_of(status)
+            code, message = status_code(status)
         if attempt is not None:
             attempt.attributes["dad.status"] = status_text
             self._end(attempt, ts_ns, code, message)
@@ -378,7 +378,7 @@ class SpanBuilder:
             span.attributes.pop(key, None)  # spent by the previous run, not this one
         if self._previous_run_id:
             span.attributes["dad.loaded_from"] = self._previous_run_id
-        self._end(span, ts_ns, *_status_of(event.get("status")))
+        self._end(span, ts_ns, *status_code(event.get("status")))
 
     def _node_skipped(self, event: Mapping[str, Any], ts_ns: int) -> None:
         path = event["path"]
@@ -422,7 +422,7 @@ class SpanBuilder:
             run.attributes["dad.cost"] = float(usage.get("cost") or 0.0)
         if event.get("duration_ms") is not None:
             run.attributes["dad.duration_ms"] = float(event["duration_ms"])
-        self._end(run, ts_ns, *_status_of(status))
+        self._end(run, ts_ns, *status_code(status))
 
     def close(self, status: str = "interrupted") -> None:
         """End whatever is still open (a run that never completed) at the last time seen."""

@@ -41,11 +41,14 @@ from dad_studio.observability.exporters import (
 )
 from dad_studio.observability.histogram import DurationHistogram, with_metrics
 from dad_studio.observability.settings import ObservabilitySettings
+from dad_studio.observability.span_json import TextSpanBuilder
 from dad_studio.observability.spans import SpanBuilder, model_of, ts_to_ns
 
 _log = logging.getLogger(__name__)
 _SCOPE_NAME = "dad_studio"
 _RUN_LOGGER_PARENT = "dad_studio.run"
+_MAX_QUEUED = 8192
+"""Queued events past which the flusher is woken (bounds the memory a long run holds)."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -180,10 +183,19 @@ class RunTelemetry:
             self._span_processor = BufferedSpanProcessor(span_exporters, self._on_error)
             self._span_processor.wake = self._wake_flusher
             self.tracer_provider.add_span_processor(self._span_processor)
-            self._spans = SpanBuilder(self._span_processor.on_end, run_id=run_id, resource=self.resource, scope=scope)
+            # Spans that go only to the run's file are rendered as text as they end (TextSpanBuilder);
+            # an OTLP/HTTP exporter takes the SDK's span objects, built from SpanBuilder's.
+            builder_class = SpanBuilder if endpoint or self.run_dir is None else TextSpanBuilder
+            self._spans = builder_class(self._span_processor.on_end, run_id=run_id, resource=self.resource, scope=scope)
+            self._span_processor.builder = self._spans
 
         self._metric_reader: PeriodicExportingMetricReader | None = None
-        self._measurements: deque[tuple[int, float, dict[str, Any]]] = deque()
+        self._events: deque[Mapping[str, Any]] = deque()
+        """Events taken by on_event and not yet fed to the spans, metrics and logs (see `_drain`)."""
+        self._drain_lock = threading.RLock()
+        self._totals: dict[tuple[int, tuple[str, str | None]], float] = {}
+        """Counter increments since the last collection: (instrument, attribute key) -> sum."""
+        self._outcome_attrs: dict[tuple[str, str | None], dict[str, Any]] = {}
         metric_exporters: list[MetricExporter] = []
         if s.enabled and s.metrics:
             if self.run_dir is not None:
@@ -214,7 +226,6 @@ class RunTelemetry:
             meter.create_counter("dad.tokens", unit="{token}", description="Model tokens, by model and token type"),
             meter.create_counter("dad.cost", unit="USD", description="Model cost, by model"),
         )
-        self._metrics_lock = threading.Lock()
 
         self._log_processor: BufferedLogProcessor | None = None
         self._log_queue: deque[tuple[str, int, SpanContext | None, int, int, Mapping[str, Any] | None]] = deque()
@@ -256,74 +267,98 @@ class RunTelemetry:
         return f"{self._spans.trace_id:032x}" if self._spans is not None else None
 
     def on_event(self, event: Mapping[str, Any]) -> None:
-        """Take one engine event (in seq order). Never raises: telemetry must not break a run."""
+        """Take one engine event (in seq order). Never raises: telemetry must not break a run.
+
+        The event is only queued (a deque append): `_drain` turns the queue into spans, metrics and
+        log records in one tight loop, on the flusher thread, when a log record needs the span
+        state, or at shutdown. Done one event at a time between the engine's own steps, the same
+        work cost ~2x the CPU on a small machine (the caches go cold between events). Events are
+        not changed once emitted (the run writer and the recorder keep them too)."""
         if self._closed:
             return
-        try:
-            if self._spans is not None:
-                self._spans.on_event(event)
-            kind = event["type"]
-            if kind == "node_completed" or kind == "node_loaded" or kind == "node_skipped":
-                if self._metric_reader is not None:
-                    self._queue_measurements(event, kind)
-            elif kind == "log" and self._log_processor is not None:
-                level = logging.getLevelNamesMapping().get(str(event.get("level", "INFO")).upper(), logging.INFO)
-                if level >= self.settings.log_level_number:
-                    self.emit_log(
-                        str(event.get("message", "")),
-                        levelno=level,
-                        path=event.get("path"),
-                        timestamp_ns=ts_to_ns(event["ts"]),
-                        attributes={"dad.hier_path": str(event.get("path")), "dad.seq": int(event.get("seq") or 0)},
-                    )
-        except Exception as exc:
-            self._on_error(f"event {event.get('seq')} ({event.get('type')}) not recorded", exc)
+        queue = self._events
+        queue.append(event)
+        if len(queue) > _MAX_QUEUED:
+            self._wake.set()
 
-    def _queue_measurements(self, event: Mapping[str, Any], kind: str) -> None:
-        # Recording into the SDK instruments costs several µs each; the flusher does it.
+    def _drain(self) -> None:
+        """Feed the queued events to the span builder, the metrics and the logs, in order."""
+        with self._drain_lock:
+            queue = self._events
+            spans = self._spans.on_event if self._spans is not None else None
+            measure = self._measure if self._metric_reader is not None else None
+            logs = self._log_processor is not None
+            while queue:
+                try:
+                    event = queue.popleft()
+                except IndexError:
+                    return
+                try:
+                    if spans is not None:
+                        spans(event)
+                    kind = event["type"]
+                    if kind == "node_completed" or kind == "node_loaded" or kind == "node_skipped":
+                        if measure is not None:
+                            measure(event, kind)
+                    elif kind == "log" and logs:
+                        self._log_event(event)
+                except Exception as exc:
+                    self._on_error(f"event {event.get('seq')} ({event.get('type')}) not recorded", exc)
+
+    def _log_event(self, event: Mapping[str, Any]) -> None:
+        level = logging.getLevelNamesMapping().get(str(event.get("level", "INFO")).upper(), logging.INFO)
+        if level >= self.settings.log_level_number:
+            self._queue_log(
+                str(event.get("message", "")),
+                levelno=level,
+                path=event.get("path"),
+                timestamp_ns=ts_to_ns(event["ts"]),
+                attributes={"dad.hier_path": str(event.get("path")), "dad.seq": int(event.get("seq") or 0)},
+            )
+
+    def _measure(self, event: Mapping[str, Any], kind: str) -> None:
+        """Aggregate one node's measurements (under the drain lock): counter totals per attribute set,
+        durations into the run's histogram. `_record_measurements` hands the totals to the SDK."""
         status = "loaded" if kind == "node_loaded" else str(event.get("status", "skipped"))
-        node_type = str(event.get("node_type") or "")
-        attrs = {"dad.node_type": node_type, "dad.status": status}
-        push = self._measurements.append
-        push((1, 1, attrs))
+        node_type = event.get("node_type") or ""
+        key: tuple[str, str | None] = (node_type if node_type.__class__ is str else str(node_type), status)
+        attrs = self._outcome_attrs.get(key)
+        if attrs is None:
+            attrs = self._outcome_attrs[key] = {"dad.node_type": key[0], "dad.status": status}
+        totals = self._totals
+        total_key: tuple[int, tuple[str, str | None]] = (1, key)
+        totals[total_key] = totals.get(total_key, 0) + 1
         if kind != "node_completed":
             return
-        if event.get("duration_ms") is not None:
-            push((0, float(event["duration_ms"]), attrs))
+        duration = event.get("duration_ms")
+        if duration is not None:
+            self._durations.add(float(duration), attrs, key)
         usage = event.get("usage")
         if usage:
             model = model_of(event) or "unknown"
-            push((2, int(usage.get("prompt_tokens") or 0), {"dad.model": model, "dad.token.type": "prompt"}))
-            push((2, int(usage.get("completion_tokens") or 0), {"dad.model": model, "dad.token.type": "completion"}))
-            push((3, float(usage.get("cost") or 0.0), {"dad.model": model}))
+            for which, token_type, value in (
+                (2, "prompt", int(usage.get("prompt_tokens") or 0)),
+                (2, "completion", int(usage.get("completion_tokens") or 0)),
+                (3, None, float(usage.get("cost") or 0.0)),
+            ):
+                total_key = (which, (model, token_type))
+                totals[total_key] = totals.get(total_key, 0) + value
 
     def _record_measurements(self) -> None:
-        """Feed the queued measurements to the SDK instruments. Counter increments are summed per
-        attribute set first (the exported cumulative sums are the same; one SDK call per set instead
-        of one per node, each costing ~10 µs); durations go to the run's own histogram (a bisect each)."""
+        """Hand the counter totals aggregated since the last collection to the SDK instruments: one
+        `add` per attribute set (the exported cumulative sums are the same as one per node, each
+        costing ~10 µs)."""
         outcomes, tokens, cost = self._instruments
-        counters: dict[int, Any] = {1: outcomes, 2: tokens, 3: cost}
-        add_duration = self._durations.add
-        with self._metrics_lock:
-            totals: dict[tuple[int, tuple[tuple[str, Any], ...]], float] = {}
-            attr_sets: dict[tuple[int, tuple[tuple[str, Any], ...]], dict[str, Any]] = {}
-            queue = self._measurements
-            while True:
-                try:
-                    which, value, attrs = queue.popleft()
-                except IndexError:
-                    break
-                if which == 0:
-                    add_duration(value, attrs)
-                    continue
-                key = (which, tuple(attrs.items()))
-                if key in totals:
-                    totals[key] += value
+        with self._drain_lock:
+            totals, self._totals = self._totals, {}
+            attr_sets = self._outcome_attrs
+            for (which, key), total in totals.items():
+                if which == 1:
+                    outcomes.add(total, attr_sets[key])
+                elif which == 2:
+                    tokens.add(total, {"dad.model": key[0], "dad.token.type": key[1]})
                 else:
-                    totals[key] = value
-                    attr_sets[key] = attrs
-            for key, total in totals.items():
-                counters[key[0]].add(total, attr_sets[key])
+                    cost.add(total, {"dad.model": key[0]})
 
     def _add_own_metrics(self, data: MetricsData) -> MetricsData:
         """The collection the reader made, with the duration histogram added (the exporters' `extra`)."""
@@ -336,7 +371,9 @@ class RunTelemetry:
         """An OpenTelemetry context whose current span is the one open at `path` (else the run's)."""
         if self._spans is None:
             return None
-        span_context = self._spans.context_for(path)
+        with self._drain_lock:
+            self._drain()  # the spans as of the last event taken
+            span_context = self._spans.context_for(path)
         return trace.set_span_in_context(NonRecordingSpan(span_context)) if span_context is not None else None
 
     def emit_log(
@@ -350,11 +387,25 @@ class RunTelemetry:
     ) -> None:
         """One OpenTelemetry log record of this run, correlated with the span open at `path`.
 
-        The span is looked up now (it may have ended by the time the record is written); building the
-        SDK record (~100 µs) is left to the flusher, like span encoding.
+        The span is looked up now (it may have ended by the time the record is written), after the
+        queued events are taken in; building the SDK record (~100 µs) is left to the flusher.
         """
         if self._log_processor is None or self._closed:
             return
+        with self._drain_lock:
+            if self._events:
+                self._drain()
+            self._queue_log(message, levelno=levelno, path=path, timestamp_ns=timestamp_ns, attributes=attributes)
+
+    def _queue_log(
+        self,
+        message: str,
+        *,
+        levelno: int,
+        path: str | None,
+        timestamp_ns: int | None,
+        attributes: Mapping[str, Any] | None,
+    ) -> None:
         span_context = self._spans.context_for(path) if self._spans is not None else None
         now = time.time_ns()
         self._log_queue.append(
@@ -407,6 +458,7 @@ class RunTelemetry:
     def flush(self, *, metrics: bool = True) -> None:
         """Write everything buffered so far (spans still open are written when they end)."""
         try:
+            self._drain()
             if self._span_processor is not None:
                 self._span_processor.export_pending()
             if self._log_processor is not None:
@@ -422,16 +474,18 @@ class RunTelemetry:
         """End open spans (as interrupted), write everything, close exporters. Idempotent."""
         if self._closed:
             return
-        if self._spans is not None:
-            try:
-                self._spans.close()
-            except Exception as exc:
-                self._on_error("closing open spans failed", exc)
         self._closed = True
         self._stop.set()
         self._wake.set()
         if self._flusher is not None and self._flusher is not threading.current_thread():
             self._flusher.join()
+        with self._drain_lock:
+            self._drain()
+            if self._spans is not None:
+                try:
+                    self._spans.close()
+                except Exception as exc:
+                    self._on_error("closing open spans failed", exc)
         if self._handler is not None:
             self.logger.removeHandler(self._handler)
         self.flush(metrics=True)  # the metric reader has no timer of its own: this is its last collection
