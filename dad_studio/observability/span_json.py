@@ -187,6 +187,8 @@ class TextSpanBuilder(SpanBuilder):
         self.renderer = _Renderer(self)
         self._node_kind = _KINDS["node"]
         self._attempt_kind = _KINDS["attempt"]
+        self._prefix = f'{{"traceId":"{self.renderer.shared.trace_id}","spanId":"'
+        self._shared_text: dict[tuple[str, str | None, int, int], tuple[str, ...]] = {}
 
     def _end(self, span: FinishedSpan, end_ts: int, code: int = UNSET, message: str | None = None) -> None:
         span.end_ts = end_ts
@@ -198,6 +200,9 @@ class TextSpanBuilder(SpanBuilder):
         path = event["path"]
         node = self._nodes.get(path)
         attempt = self._attempts.get(path)
+        status = event.get("status")
+        node_type = event.get("node_type") or (node.attributes.get("dad.node_type") if node is not None else None)
+        attempts = event.get("attempts") or (node.attributes.get("dad.attempts") if node is not None else None)
         if (
             node is None
             or attempt is None
@@ -206,56 +211,76 @@ class TextSpanBuilder(SpanBuilder):
             or len(node.attributes) > 2
             or len(attempt.attributes) > 1
             or event.get("error")
+            or status.__class__ is not str
+            or (node_type is not None and node_type.__class__ is not str)
+            or attempts.__class__ is not int
         ):
             super()._node_completed(event, ts_ns)
             return
         del self._nodes[path]
         del self._attempts[path]
         r = self.renderer
-        pair = r.pair
-        status = event.get("status")
-        status_pair = pair("dad.status", status if status.__class__ is str else str(status))
-        code, message = status_code(status)
+        number = attempt.attributes["dad.attempt"]
+        key = (status, node_type, attempts, number)
+        shared = self._shared_text.get(key)
+        if shared is None:
+            shared = self._shared_text[key] = self._render_shared(status, node_type, attempts, number)
+        attempt_name, attempt_attributes, node_attributes, tail = shared
         path_pair = r.path(path)
-        run_id = r.shared.run_id
-        attempt_text = r.text(
-            attempt.span_id,
-            attempt.parent_id,
-            attempt.name,
-            attempt.start_ts,
-            ts_ns,
-            f"{self._attempt_kind},{path_pair},{run_id},{pair('dad.attempt', attempt.attributes['dad.attempt'])},{status_pair}",
-            "",
-            code,
-            message,
+        prefix = self._prefix
+        start = attempt.start_ts
+        self._emit(
+            f'{prefix}{attempt.span_id:016x}","parentSpanId":"{attempt.parent_id:016x}","name":{attempt_name},'
+            f'"kind":1,"startTimeUnixNano":"{start}","endTimeUnixNano":"{ts_ns if ts_ns > start else start}",'
+            f'"attributes":[{self._attempt_kind},{path_pair},{attempt_attributes}]{tail}'
         )
-        node_attributes = node.attributes
-        parts = [self._node_kind, path_pair, run_id]
-        node_type = event.get("node_type") or node_attributes.get("dad.node_type")
-        if node_type:
-            parts.append(pair("dad.node_type", node_type))
-        attempts = event.get("attempts")
-        if attempts:
-            attempts = attempts if attempts.__class__ is int else int(attempts)
-        else:
-            attempts = node_attributes["dad.attempts"]
-        parts.append(pair("dad.attempts", attempts))
-        parts.append(status_pair)
-        model = model_of(event)
-        if model is not None:
-            parts.append(pair("dad.model", model))
-        usage = event.get("usage")
-        if usage:
-            parts.append(pair("dad.tokens.prompt", int(usage.get("prompt_tokens") or 0)))
-            parts.append(pair("dad.tokens.completion", int(usage.get("completion_tokens") or 0)))
-            parts.append(pair("dad.tokens.total", int(usage.get("total_tokens") or 0)))
-            parts.append(_pair("dad.cost", float(usage.get("cost") or 0.0)))
+        if event.get("model") or event.get("usage") or event.get("output"):
+            model = model_of(event)
+            if model is not None:
+                node_attributes += "," + r.pair("dad.model", model)
+            usage = event.get("usage")
+            if usage:
+                pair = r.pair
+                node_attributes += (
+                    f",{pair('dad.tokens.prompt', int(usage.get('prompt_tokens') or 0))}"
+                    f",{pair('dad.tokens.completion', int(usage.get('completion_tokens') or 0))}"
+                    f",{pair('dad.tokens.total', int(usage.get('total_tokens') or 0))}"
+                    f",{_pair('dad.cost', float(usage.get('cost') or 0.0))}"
+                )
         duration = event.get("duration_ms")
         if duration is not None:
-            parts.append(_pair("dad.duration_ms", duration if duration.__class__ is float else float(duration)))
-        node_text = r.text(
-            node.span_id, node.parent_id, node.name, node.start_ts, ts_ns, ",".join(parts), "", code, message
+            if duration.__class__ is float and duration - duration == 0.0:  # finite
+                node_attributes += ',{"key":"dad.duration_ms","value":{"doubleValue":' + repr(duration) + "}}"
+            else:
+                node_attributes += "," + _pair("dad.duration_ms", float(duration))
+        start = node.start_ts
+        self._emit(
+            f'{prefix}{node.span_id:016x}","parentSpanId":"{node.parent_id:016x}",'
+            f'"name":{encode_basestring(node.name)},"kind":1,"startTimeUnixNano":"{start}",'
+            f'"endTimeUnixNano":"{ts_ns if ts_ns > start else start}",'
+            f'"attributes":[{self._node_kind},{path_pair},{node_attributes}]{tail}'
         )
-        emit = self._emit
-        emit(attempt_text)
-        emit(node_text)
+
+    def _render_shared(self, status: str, node_type: str | None, attempts: int, number: int) -> tuple[str, ...]:
+        """The text a node's two spans share with other nodes of the same type, status and attempts:
+        the attempt's name and attributes after its path, the node's attributes after its path up to
+        its status, and the span's end (status, flags)."""
+        r = self.renderer
+        run_id, status_pair = r.shared.run_id, r.pair("dad.status", status)
+        node = f"{run_id},"
+        if node_type:
+            node += r.pair("dad.node_type", node_type) + ","
+        node += f"{r.pair('dad.attempts', attempts)},{status_pair}"
+        code, message = status_code(status)
+        if code == 2 and message:
+            status_text = f'{{"message":{encode_basestring(message)},"code":2}}'
+        else:
+            status_text = f'{{"code":{code}}}' if code else "{}"
+        if len(self._shared_text) >= _MAX_CACHED:
+            self._shared_text.clear()
+        return (
+            encode_basestring(f"attempt {number}"),
+            f"{run_id},{r.pair('dad.attempt', number)},{status_pair}",
+            node,
+            f',"status":{status_text},"flags":256}}',
+        )

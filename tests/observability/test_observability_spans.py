@@ -365,3 +365,59 @@ def test_text_encoding_of_awkward_values_equals_the_real_encoder(make_stream: An
     request = parse_line(otlp_json_line(finished), "traces")  # protobuf's own parser takes it
     names = [sp.name for sp in request.resource_spans[0].scope_spans[0].spans]
     assert 'nœud\t"x"' in names
+
+
+def _normalized(line: str) -> list[dict[str, Any]]:
+    """Spans of a line with each attribute list as a dict (the two builders may order them differently)."""
+    spans = json.loads(line)["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    for span in spans:
+        span["attributes"] = {a["key"]: a["value"] for a in span["attributes"]}
+    return list(spans)
+
+
+def test_text_builder_writes_what_the_object_builder_writes(make_stream: Any) -> None:
+    """TextSpanBuilder (file-only runs) renders a node's spans straight from its events; the result
+    must be the spans SpanBuilder + otlp_json_line give, for every shape of node result."""
+    import random
+
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+    from dad_studio.observability.span_json import TextSpanBuilder, otlp_json_line
+    from dad_studio.observability.spans import SpanBuilder
+
+    s = make_stream()
+    full_flow(s)  # retries, failures, input waits, skips, subflows: the general path
+    s.events.pop()  # reopen the run for more nodes
+    s.node("root.plain", "noop", duration_ms=0.25)
+    s.node("root.int_ms", "noop", duration_ms=3)
+    s.node("root.ai", "ai_model", usage=AI_USAGE, model="echo")
+    s.node_started("root.out", "ai_model")
+    s.emit("node_completed", "root.out", node_type="ai_model", status="completed", output={"model": "m2"})
+    s.node("root.cancelled", "noop", status="cancelled", duration_ms=None)
+    s.node("root.failed_no_error", "noop", status="failed")
+    s.node_started("root.untyped", node_type="")
+    s.node_completed("root.untyped", node_type="", attempts=2)
+    s.run_completed("failed")
+
+    lines = []
+    for cls in (SpanBuilder, TextSpanBuilder):
+        items: list[Any] = []
+        builder = cls(
+            items.append,
+            run_id=s.run_id,
+            resource=Resource({"service.name": "dad-studio"}),
+            scope=InstrumentationScope("dad_studio", "1"),
+            trace_id=7,
+        )
+        builder._random = random.Random(42)
+        for event in s.events:
+            builder.on_event(event)
+        builder.close()
+        if cls is TextSpanBuilder:
+            assert all(isinstance(item, str) for item in items)
+        lines.append(otlp_json_line(items, builder))
+    objects, text = (_normalized(line) for line in lines)
+    assert len(objects) > 30
+    assert text == objects
+    parse_line(lines[1], "traces")
