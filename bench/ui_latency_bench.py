@@ -7,7 +7,8 @@
 
 Offscreen (QT_QPA_PLATFORM=offscreen). Per repetition: the run is started with the real Run action
 in a shown MainWindow (canvas fitted, run panels docked); the gaps between the 5 ms timer's ticks
-are recorded until the run's stream ends. Printed: max / p99 / p50 gap, the studio run's wall time,
+are recorded until the run's stream ends. Printed: max / p99 / p50 gap (the p99 over the gaps of every
+repetition pooled, with the sample count: one repetition is only ~40-60 gaps), the studio run's wall time,
 and, in the same process, the same flow run headless with FlowRunner (no UI): on a plain asyncio
 loop (what the CLI does) and on the qasync loop without a window (to tell qasync's own cost from
 the studio's). Targets (issue 8): max gap <= 50 ms, p99 <= 20 ms, studio <= 1.5x headless.
@@ -292,13 +293,19 @@ def main(argv: list[str]) -> int:
         reps.append(
             {"wall_s": wall, "max_gap_ms": max(gaps), "p99_ms": percentile(gaps, 0.99), "p50_ms": percentile(gaps, 0.5)}
         )
+    pooled = [gap for gaps in all_gaps for gap in gaps]
+    """One rep is ~40-60 gaps, so its own "p99" is its max: the percentile is taken over every rep's gaps."""
     summary = {
         "n": args.n,
         "shape": args.shape,
         "reps": args.reps,
         "max_gap_ms": statistics.median(r["max_gap_ms"] for r in reps),
         "worst_max_gap_ms": max(r["max_gap_ms"] for r in reps),
-        "p99_ms": statistics.median(r["p99_ms"] for r in reps),
+        "p99_ms": percentile(pooled, 0.99),
+        "p99_samples": len(pooled),
+        "over_20ms": sum(gap > 20 for gap in pooled),
+        "median_rep_p99_ms": statistics.median(r["p99_ms"] for r in reps),
+        "studio_cpu_s": statistics.median(CPU_S),
         "p50_ms": statistics.median(r["p50_ms"] for r in reps),
         "studio_s": statistics.median(studio),
         "headless_asyncio_s": statistics.median(plain),
@@ -309,11 +316,12 @@ def main(argv: list[str]) -> int:
     print(f"{args.n}-node {args.shape}, {args.reps} repetitions (medians; per-rep figures below)")
     print(
         f"  5 ms timer gaps: max {summary['max_gap_ms']:.1f} ms (worst rep {summary['worst_max_gap_ms']:.1f})"
-        f"   p99 {summary['p99_ms']:.1f} ms   p50 {summary['p50_ms']:.1f} ms    targets: max <= 50, p99 <= 20"
+        f"   p99 {summary['p99_ms']:.1f} ms (pooled over {summary['p99_samples']} gaps of all reps;"
+        f" {summary['over_20ms']} over 20 ms)   p50 {summary['p50_ms']:.1f} ms    targets: max <= 50, p99 <= 20"
     )
     print(
         f"  run wall time: studio {summary['studio_s']:.3f} s   headless asyncio {summary['headless_asyncio_s']:.3f} s"
-        f"   headless on qasync {summary['headless_qasync_s']:.3f} s"
+        f"   headless on qasync {summary['headless_qasync_s']:.3f} s   (studio run CPU {summary['studio_cpu_s']:.3f} s)"
     )
     print(
         f"  ratio studio / headless asyncio: {summary['ratio_vs_asyncio']:.2f}x   "

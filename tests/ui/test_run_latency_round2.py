@@ -71,7 +71,8 @@ def test_controller_prepares_the_snapshot_while_idle(
 ) -> None:
     assert window.open_file(helpers.chain_flow(tmp_path))
     cache = window.runs.snapshots
-    helpers.pump(qloop, lambda: cache._component is not None)
+    # the snapshot of the document now open (one of the empty document opened first may still be there)
+    helpers.pump(qloop, lambda: cache._component is not None and cache._current(window.doc))
     prepared = cache._component
     session = window.runs.start_run()
     assert session is not None and session.component is prepared

@@ -161,6 +161,7 @@ def test_sliced_context_build_ends_like_the_direct_one(
     half = next(i for i, e in enumerate(events) if e.get("path") == "chain.n030")
 
     direct_panel = ContextPanel()
+    direct_panel.clock = lambda: 0.0  # a clock that never moves: the slice budget never runs out
     direct_panel.set_session(new_session(win, component, run_dir, events))
     assert not direct_panel.building  # a small tree is made in the first slice
     direct = direct_panel.rows()

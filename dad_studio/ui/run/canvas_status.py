@@ -15,6 +15,7 @@ from dad_studio.runs.state import NodeView, edge_state
 from dad_studio.ui.canvas.items import EdgeItem, NodeItem
 from dad_studio.ui.canvas.widget import CanvasWidget
 from dad_studio.ui.run.session import RunSession, format_duration
+from dad_studio.ui.run.slices import SliceQueue
 
 ANIMATION_MS = 90
 CACHED = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
@@ -70,9 +71,11 @@ def node_text(session: RunSession, view: NodeView) -> tuple[str, str]:
 class CanvasRunOverlay(QtCore.QObject):
     """Paints the selected run's state onto the canvas items of the component on show."""
 
-    def __init__(self, canvas: CanvasWidget) -> None:
+    def __init__(self, canvas: CanvasWidget, *, slices: SliceQueue | None = None) -> None:
+        """`slices`: the queue shared with the other run views (one slice per pass of the loop)."""
         super().__init__(canvas)
         self.canvas = canvas
+        self.slices = slices if slices is not None else SliceQueue(self)
         self.session: RunSession | None = None
         self._cpath_run: str | None = None
         self._live: dict[str, NodeItem] = {}
@@ -85,13 +88,11 @@ class CanvasRunOverlay(QtCore.QObject):
         self.paint_timer = QtCore.QTimer(self)
         self.paint_timer.setSingleShot(True)
         self.paint_timer.setInterval(CANVAS_MS)
-        self.paint_timer.timeout.connect(self._apply_queued)
+        self._apply_turn = self.slices.timer(self._apply_queued)
+        self.paint_timer.timeout.connect(self._apply_turn.start)  # in its turn among the slices
         self._todo: dict[str, None] = {}
         """Node ids (of the component on show) still to update: a big batch is applied in slices."""
-        self.slice_timer = QtCore.QTimer(self)
-        self.slice_timer.setSingleShot(True)
-        self.slice_timer.setInterval(0)
-        self.slice_timer.timeout.connect(self._drain)
+        self.slice_timer = self.slices.timer(self._drain)
         canvas.path_changed.connect(self.refresh_all)
         canvas.view.zoom_changed.connect(self._on_zoom)
 
@@ -174,13 +175,15 @@ class CanvasRunOverlay(QtCore.QObject):
             self.paint_timer.start()
 
     def apply_soon(self) -> None:
-        """Apply the queued batch now in slices, without waiting for CANVAS_MS (a run's end)."""
+        """Apply the queued batch in slices from its next turn, without waiting for CANVAS_MS (a run's end)."""
         if self._queued:
-            self._apply_queued()
+            self.paint_timer.stop()
+            self._apply_turn.start()
 
     def _apply_queued(self, *, sliced: bool = True) -> None:
         """Only items whose element (or whose edge's source) changed are touched."""
         self.paint_timer.stop()
+        self._apply_turn.stop()
         changed, self._queued = self._queued, set()
         session = self._shown()
         if session is None:
@@ -306,6 +309,7 @@ class CanvasRunOverlay(QtCore.QObject):
     def shutdown(self) -> None:
         self.timer.stop()
         self.paint_timer.stop()
+        self._apply_turn.stop()
         self.slice_timer.stop()
         self._todo.clear()
         self._live.clear()

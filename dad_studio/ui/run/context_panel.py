@@ -21,6 +21,7 @@ from dad_studio.ui.canvas.items import RUN_COLOURS, RUN_LABELS
 from dad_studio.ui.run.json_tree import summary
 from dad_studio.ui.run.panel_base import RunPanel
 from dad_studio.ui.run.session import format_duration
+from dad_studio.ui.run.slices import SliceQueue
 
 PATH_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
 KIND_ROLE = QtCore.Qt.ItemDataRole.UserRole + 2
@@ -58,8 +59,10 @@ class ContextPanel(RunPanel):
     node_selected = QtCore.Signal(str)
     """Hierarchy path of an element picked in the tree."""
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, parent: QtWidgets.QWidget | None = None, *, slices: SliceQueue | None = None) -> None:
+        """`slices`: the queue shared with the other run views (one slice per pass of the loop)."""
         super().__init__(parent)
+        self.slices = slices if slices is not None else SliceQueue(self)
         self.tree = QtWidgets.QTreeWidget()
         self.tree.setHeaderLabels(["Context", "Status", "Duration"])
         self.tree.setUniformRowHeights(True)
@@ -85,7 +88,8 @@ class ContextPanel(RunPanel):
         self.scope_timer = QtCore.QTimer(self)
         self.scope_timer.setSingleShot(True)
         self.scope_timer.setInterval(SCOPE_MS)
-        self.scope_timer.timeout.connect(self.refresh_scope)
+        self._scope_turn = self.slices.timer(self.refresh_scope)
+        self.scope_timer.timeout.connect(self._scope_turn.start)  # in its turn among the slices
         self.tree.currentItemChanged.connect(self._on_current)
         self._build: list[tuple[Key, ContextNode]] = []
         """(parent key, node) still to make, in tree order, while a build goes on in slices."""
@@ -94,16 +98,10 @@ class ContextPanel(RunPanel):
         self._tree_pending = False
         """The next build step computes the context tree first (`_lay_out`)."""
         """Paths of batches received while a build goes on (None: no build going on)."""
-        self.build_timer = QtCore.QTimer(self)
-        self.build_timer.setSingleShot(True)
-        self.build_timer.setInterval(0)
-        self.build_timer.timeout.connect(self._continue_build)
+        self.build_timer = self.slices.timer(self._continue_build)
         self._updates: dict[str, None] = {}
         """Paths of live batches still to apply (in arrival order), `UPDATE_SLICE_MS` a pass."""
-        self.update_timer = QtCore.QTimer(self)
-        self.update_timer.setSingleShot(True)
-        self.update_timer.setInterval(0)
-        self.update_timer.timeout.connect(self._apply_updates)
+        self.update_timer = self.slices.timer(self._apply_updates)
         self.clock = time.perf_counter
         """Read against the slice budgets (tests give a fake one)."""
 
@@ -201,6 +199,7 @@ class ContextPanel(RunPanel):
         """Drop a build going on and the updates waiting (the window closes; no timer left running)."""
         self.build_timer.stop()
         self.update_timer.stop()
+        self._scope_turn.stop()
         self._updates.clear()
         self._build, self._build_at, self._deferred = [], 0, None
         self._tree_pending = False
@@ -347,6 +346,7 @@ class ContextPanel(RunPanel):
     def refresh_scope(self) -> None:
         """Variables in scope of the selected component, then the results of its elements."""
         self.scope_timer.stop()
+        self._scope_turn.stop()
         self.scope.clear()
         session, path = self.session, self.scope_path
         if session is None or path is None or path not in session.state.components:

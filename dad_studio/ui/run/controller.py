@@ -35,6 +35,7 @@ from dad_studio.ui.run.log_panel import LogPanel
 from dad_studio.ui.run.outcome_panel import OutcomePanel
 from dad_studio.ui.run.panel_base import RunPanel
 from dad_studio.ui.run.session import PendingInput, RunSession, project_dirs
+from dad_studio.ui.run.slices import SliceQueue
 from dad_studio.ui.run.snapshot import SNAPSHOT_POLL_MS, SnapshotCache, root_id_of
 from dad_studio.ui.run.trust_prompt import TrustAnswer, TrustPrompt, apply_answer, folder_trusted
 
@@ -77,7 +78,9 @@ class RunController(QtCore.QObject):
         self.forms: dict[tuple[int, str], InputForm] = {}
         self.trust_prompt: TrustPrompt | None = None
         """The open trust prompt, if a Run waits for one (trust_prompt.py)."""
-        self.overlay = CanvasRunOverlay(win.canvas)
+        self.slices = SliceQueue(self)
+        """Every sliced update of the run views, one slice per pass of the loop (slices.py)."""
+        self.overlay = CanvasRunOverlay(win.canvas, slices=self.slices)
         self.snapshots = SnapshotCache()
         """The run snapshot of the open document, made while the studio idles (snapshot.py)."""
         self.snapshot_timer = QtCore.QTimer(self)
@@ -87,7 +90,7 @@ class RunController(QtCore.QObject):
         self._last_finish = 0.0
         self.gc_policy = RunGcPolicy()
         """No full garbage collection pass while runs go on (gc_policy.py)."""
-        self.context = ContextPanel()
+        self.context = ContextPanel(slices=self.slices)
         self.outcomes = OutcomePanel()
         # resizeDocks does not move a tabbed group reliably; minimum widths keep these two readable
         self.context.setMinimumWidth(300)
@@ -100,12 +103,9 @@ class RunController(QtCore.QObject):
         self.flush_timer = QtCore.QTimer(self)
         self.flush_timer.setSingleShot(True)
         self.flush_timer.setInterval(FLUSH_MS)
-        self.flush_timer.timeout.connect(self.flush)
-        self.fold_timer = QtCore.QTimer(self)
-        """Folds the rest of a batch at the next pass of the loop (FOLD_SLICE_MS a pass)."""
-        self.fold_timer.setSingleShot(True)
-        self.fold_timer.setInterval(0)
-        self.fold_timer.timeout.connect(self.flush)
+        self.fold_timer = self.slices.timer(self.flush)
+        """Folds queued events in their turn among the slices (FOLD_SLICE_MS a turn)."""
+        self.flush_timer.timeout.connect(self.fold_timer.start)
         self._add_docks()
         self._add_actions()
         self.context.node_selected.connect(self.outcomes.show_path)
@@ -400,19 +400,20 @@ class RunController(QtCore.QObject):
         The end state is the one `_finished` would make at once: it runs after this and completes
         whatever is left (nothing, unless CATCH_UP_LIMIT_S passed)."""
         limit = time.monotonic() + CATCH_UP_LIMIT_S
-        while session.pending and time.monotonic() < limit:
-            self.flush()
-            await asyncio.sleep(0)
-        if session is not self.selected:
-            return
+        if session.pending:
+            self.fold_timer.start()  # folds in its turns (slices.py) until nothing is left
         self.overlay.apply_soon()
-        # the views slice themselves on their own zero timers; this only waits (a Qt timer, not
-        # an asyncio event, says when they are done)
-        while self._views_busy() and time.monotonic() < limit:  # noqa: ASYNC110
+        # the slices run on the shared queue's Qt timer; this only waits for them (no asyncio
+        # event says when they are done)
+        while self._views_busy(session) and time.monotonic() < limit:
             await asyncio.sleep(0.002)
+            if session is self.selected and not session.pending:
+                self.overlay.apply_soon()  # the last folds' changes, without waiting CANVAS_MS
 
-    def _views_busy(self) -> bool:
-        return bool(self.overlay.pending or self.context.busy)
+    def _views_busy(self, session: RunSession) -> bool:
+        if session.pending:
+            return True
+        return session is self.selected and bool(self.overlay.pending or self.context.busy)
 
     def _finished(self, session: RunSession) -> None:
         self._last_finish = time.monotonic()
@@ -583,6 +584,7 @@ class RunController(QtCore.QObject):
             self.stop(session)
         self.flush_timer.stop()
         self.fold_timer.stop()
+        self.slices.stop()
         self.snapshot_timer.stop()
         self.overlay.shutdown()
         self.artifacts.refresh_timer.stop()
