@@ -172,12 +172,14 @@ class RunState:
 
     def register_component(self, component: ComponentDefinition, path: str) -> None:
         """Make the elements of a component (and of its inline subflow bodies) known to `$hier{}`."""
+        known = self.known
         for nid, node in component.nodes.items():
             element = f"{path}.{nid}"
-            self.known.add(element)
-            body = node.body
-            if body is not None and node.type != "for_each":
-                self.register_component(body, element)
+            known.add(element)
+            if node.type == "subflow":  # a for_each body is registered per iteration
+                body = node.body
+                if body is not None:
+                    self.register_component(body, element)
 
 
 class ExecutionContext:

@@ -24,7 +24,7 @@ from dad_studio.model.events import EventType
 from dad_studio.model.results import NodeError, NodeResult, Status
 from dad_studio.nodes.base import InputUnavailable, NodeFailure, NodeOutput
 
-__all__ = ["node_record", "run_node"]
+__all__ = ["STATUS_TEXT", "node_record", "run_node"]
 
 _COMPLETED = Status.COMPLETED
 _FAILED = Status.FAILED
@@ -53,13 +53,17 @@ def _error_for(exc: BaseException, timeout_s: float | None) -> NodeError:
     )
 
 
+STATUS_TEXT = {status: status.value for status in Status}
+"""Status -> its plain text, for events (an enum's `.value` is a descriptor call on the hot path)."""
+
+
 def node_record(node_type: str, result: NodeResult) -> dict[str, Any]:
     """The fields of `node_completed` / `node_loaded` for a result."""
     error = result.error
     usage = result.usage
     return {
         "node_type": node_type,
-        "status": result.status.value,
+        "status": STATUS_TEXT[result.status],
         "input": result.input,
         "output": result.output,
         "outcome": result.outcome,
@@ -95,15 +99,29 @@ def _finish(
     else:
         node_in = node_out = outcome = None
     ended_at = bus.now()
+    duration_ms = round((_perf_counter() - t0) * 1000, 3)
     result = make_result(
-        status, node_in, node_out, outcome, error, usage, started_at, ended_at,
-        round((_perf_counter() - t0) * 1000, 3), attempts,
+        status, node_in, node_out, outcome, error, usage, started_at, ended_at, duration_ms, attempts
     )  # fmt: skip
+    execution.results[node_id] = result  # ExecutionContext.set_result, with the path already made
+    run.results[path] = result
+    run.statuses[path] = status
+    fields = {
+        "node_type": node_type,
+        "status": STATUS_TEXT[status],
+        "input": node_in,
+        "output": node_out,
+        "outcome": outcome,
+        "error": error.model_dump() if error is not None else None,
+        "usage": None,
+        "started_at": started_at,
+        "ended_at": ended_at,
+        "duration_ms": duration_ms,
+        "attempts": attempts,
+    }  # node_record(node_type, result), without reading the result back
     if usage is not None:
         run.usage = run.usage + usage
-    execution.set_result(node_id, result)
-    run.statuses[path] = status
-    fields = node_record(node_type, result)
+        fields["usage"] = usage.model_dump()
     if node_type == "ai_model" and isinstance(outcome, dict) and outcome.get("model"):
         fields["model"] = outcome["model"]  # dad.model on the span, per-model token and cost metrics
     bus.emit(_NODE_COMPLETED, path, fields, ended_at)
@@ -175,12 +193,13 @@ async def run_node(execution: ExecutionContext, node_id: str, node: NodeDefiniti
         try:
             if timeout_s is None:
                 output = await executor.execute(ctx, settings)
-                await ctx.settle_artifacts()
+                if ctx._copies is not None:  # files recorded: their copies and events come first
+                    await ctx.settle_artifacts()
             else:
                 async with asyncio.timeout(timeout_s):
                     output = await executor.execute(ctx, settings)
                     await ctx.settle_artifacts()
-            if not isinstance(output, NodeOutput):
+            if output.__class__ is not NodeOutput and not isinstance(output, NodeOutput):
                 raise TypeError(f"executor of {type_id!r} returned {type(output).__name__}, not NodeOutput")
         except asyncio.CancelledError:
             ctx.cancel_artifacts()

@@ -73,6 +73,9 @@ class RunContext:
     durability: Durability = "process"
     records: bool = True
     """False: no run folder at all (benchmarks, tests)."""
+    tune_gc: bool = True
+    """Keep full garbage collections out of the run (engine.gc_policy: process-wide, reference-counted,
+    restored when the last run ends). False leaves the collector alone."""
     trusted: bool = True
     """Allows command / python nodes and `py:` expressions (the CLI decides with engine.trust)."""
     flow_path: Path | None = None

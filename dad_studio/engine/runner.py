@@ -26,12 +26,14 @@ from typing import Any
 from dad_studio.engine.context import ExecutionContext, Graph, RunState
 from dad_studio.engine.continuation import prepare_continuation
 from dad_studio.engine.events import EventBus
+from dad_studio.engine.gc_policy import gc_tuned_for_run
+from dad_studio.engine.node_exec import STATUS_TEXT as _STATUS_TEXT
 from dad_studio.engine.records import Recorder, flow_snapshot
 from dad_studio.engine.redaction import run_redactor
 from dad_studio.engine.registry import ExecutorRegistry
 from dad_studio.engine.run_context import RunContext
 from dad_studio.engine.scheduler import ComponentRun
-from dad_studio.model.definitions import ComponentDefinition
+from dad_studio.model.definitions import BODY_TYPES, ComponentDefinition
 from dad_studio.model.events import EventType
 from dad_studio.model.node_types import NodeTypeRegistry
 from dad_studio.model.results import Status, Usage
@@ -147,6 +149,12 @@ class ComponentRunner:
                     raise
 
     async def run(self) -> RunResult:
+        if not self.run_context.tune_gc:
+            return await self._run()
+        with gc_tuned_for_run():
+            return await self._run()
+
+    async def _run(self) -> RunResult:
         rc = self.run_context
         if rc.run_id is None:
             rc.setup_run()
@@ -241,7 +249,9 @@ class ComponentRunner:
         return self.result
 
     def _finish(self, state: RunState, status: Status, t0: float) -> RunResult:
-        counts = dict(Counter(s.value for s in state.statuses.values()))
+        text = _STATUS_TEXT
+        nodes = {path: text[s] for path, s in state.statuses.items()}
+        counts = dict(Counter(nodes.values()))
         duration_ms = round((time.perf_counter() - t0) * 1000, 3)
         state.bus.emit(
             EventType.RUN_COMPLETED,
@@ -252,7 +262,7 @@ class ComponentRunner:
             run_id=state.run_id,
             status=status,
             run_dir=state.run_dir if state.recorder is not None else None,
-            nodes={path: s.value for path, s in state.statuses.items()},
+            nodes=nodes,
             usage=state.usage,
             input_unavailable=list(state.input_unavailable),
         )
@@ -303,9 +313,10 @@ class ComponentRunCheck:
             cyclic = sorted(nid for nid, d in indegree.items() if d > 0)
             raise ValueError(f"component {path} has a cycle through: {', '.join(cyclic)}")
         for nid, node in component.nodes.items():
-            body = node.body
-            if body is not None:
-                self._check(body, f"{path}.{nid}")
+            if node.type in BODY_TYPES:
+                body = node.body
+                if body is not None:
+                    self._check(body, f"{path}.{nid}")
 
 
 class FlowRunner(ComponentRunner):

@@ -68,6 +68,7 @@ class ComponentRun:
         "_done",
         "_edge_state",
         "_tasks",
+        "_total",
         "_unsettled_in",
         "_work",
         "execution",
@@ -79,6 +80,7 @@ class ComponentRun:
     def __init__(self, execution: ExecutionContext) -> None:
         self.execution = execution
         self.nodes = execution.component.nodes
+        self._total = len(self.nodes)
         self.graph: Graph = execution.run.graph(execution.component)
         self._edge_state: list[bool | None] = [None] * len(self.graph.edges)
         self._unsettled_in = {nid: len(ins) for nid, ins in self.graph.incoming.items()}
@@ -203,7 +205,7 @@ class ComponentRun:
             claimed = self._claim
             self._claim = None
             self._claiming = False
-        if self.settled == len(self.nodes) and self._done is not None and not self._done.done():
+        if self.settled == self._total and self._done is not None and not self._done.done():
             self._done.set_result(None)
         return claimed
 
