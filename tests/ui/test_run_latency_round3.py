@@ -1,0 +1,289 @@
+"""Run latency, round 3: the shared slice queue, sliced event folding, sliced context updates, the
+end-of-run catch-up, the overview's repaint throttle and the RunState made while idle. Each sliced
+path must end in the state its direct path gives; budgets are driven by fake clocks or zero."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+from PySide6 import QtGui
+
+from dad_studio.runs.state import RunState
+from dad_studio.ui.canvas import overview as overview_module
+from dad_studio.ui.main_window import MainWindow
+from dad_studio.ui.run import canvas_status, context_panel, controller
+from dad_studio.ui.run.context_panel import ContextPanel
+from dad_studio.ui.run.session import RunSession
+from dad_studio.ui.run.slices import SliceQueue
+from dad_studio.ui.run.snapshot import SnapshotCache
+
+_spec = importlib.util.spec_from_file_location(
+    "run_latency_slicing_helpers_r3", Path(__file__).with_name("test_run_latency_slicing.py")
+)
+assert _spec is not None and _spec.loader is not None
+helpers = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = helpers
+_spec.loader.exec_module(helpers)
+opened = helpers.opened  # a window with the chain flow open and the events of a finished run
+
+
+class StepClock:
+    """A clock that moves `step` seconds each time it is read."""
+
+    def __init__(self, step: float) -> None:
+        self.now = 0.0
+        self.step = step
+        self.reads = 0
+
+    def __call__(self) -> float:
+        self.now += self.step
+        self.reads += 1
+        return self.now
+
+
+# -- the slice queue --------------------------------------------------------------------------------
+
+
+def test_slice_queue_runs_one_callback_per_pass_round_robin(qloop: qasync.QEventLoop) -> None:
+    queue = SliceQueue()
+    ran: list[str] = []
+    left = {"a": 3, "b": 1, "c": 2}
+    timers: dict[str, Any] = {}
+
+    def make(name: str) -> Any:
+        def step() -> None:
+            ran.append(name)
+            left[name] -= 1
+            if left[name]:
+                timers[name].start()  # more to do: back of the queue
+
+        return step
+
+    for name in "abc":
+        timers[name] = queue.timer(make(name))
+    timers["a"].start()
+    timers["b"].start()
+    timers["c"].start()
+    timers["a"].start()  # started twice: still one turn
+    assert queue.pending == 3 and timers["b"].isActive()
+    assert queue.run_next() and ran == ["a"]
+    assert queue.run_next() and ran == ["a", "b"]
+    assert not timers["b"].isActive()
+    timers["c"].stop()
+    assert not timers["c"].isActive()
+    timers["c"].start()  # to the back again, after a
+    helpers.pump(qloop, lambda: queue.pending == 0)
+    assert ran == ["a", "b", "a", "c", "a", "c"]
+    assert not queue.run_next()
+    assert not queue._pass.isActive()
+    queue.deleteLater()
+
+
+def test_slice_queue_stop_drops_everything(qloop: qasync.QEventLoop) -> None:
+    queue = SliceQueue()
+    ran: list[int] = []
+    queue.timer(lambda: ran.append(1)).start()
+    queue.stop()
+    assert queue.pending == 0 and not queue._pass.isActive()
+    helpers.pump(qloop, lambda: True)
+    assert ran == []
+    queue.deleteLater()
+
+
+# -- folding events in slices -----------------------------------------------------------------------
+
+
+def test_sliced_fold_stops_at_the_deadline_and_ends_like_one_fold(opened: tuple[MainWindow, Any, Any, Path]) -> None:
+    win, component, events, run_dir = opened
+    direct = helpers.new_session(win, component, run_dir, events)
+
+    sliced = RunSession(1, component, "chain", run_dir.name, run_dir, document=win.doc)
+    sliced.pending = list(events)
+    clock = StepClock(1.0)  # every read is past the deadline: `check` events a call
+    folded: list[dict[str, Any]] = []
+    calls = 0
+    while sliced.pending:
+        reads = clock.reads
+        _changed, batch = sliced.apply_pending(deadline=clock() + 0.5, clock=clock, check=10)
+        calls += 1
+        assert len(batch) == 10 or not sliced.pending, "a slice folds `check` events when out of time"
+        assert clock.reads - reads <= 2
+        folded.extend(batch)
+    assert calls == -(-len(events) // 10)
+    assert folded == events, "every event folded once, in order"
+    assert {p: (v.status, v.outcome) for p, v in sliced.state.nodes.items()} == {
+        p: (v.status, v.outcome) for p, v in direct.state.nodes.items()
+    }
+    assert sliced.state.status == direct.state.status == "completed"
+    assert sliced.log_rows == direct.log_rows
+
+
+def test_fold_without_deadline_takes_everything(opened: tuple[MainWindow, Any, Any, Path]) -> None:
+    win, component, events, run_dir = opened
+    session = RunSession(1, component, "chain", run_dir.name, run_dir, document=win.doc)
+    session.pending = list(events)
+    changed, batch = session.apply_pending(clock=StepClock(1.0), check=1)
+    assert batch == events and not session.pending and "chain.n079" in changed
+
+
+# -- context rows of a big batch in slices ------------------------------------------------------------
+
+
+def test_sliced_context_updates_end_like_direct_ones(
+    opened: tuple[MainWindow, Any, Any, Path], qloop: qasync.QEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    win, component, events, run_dir = opened
+    direct_panel = ContextPanel()
+    direct_panel.set_session(helpers.new_session(win, component, run_dir, events))
+    direct = direct_panel.rows()
+
+    monkeypatch.setattr(context_panel, "DIRECT_UPDATE_MAX", 0)
+    panel = ContextPanel()
+    panel.clock = StepClock(1.0)  # every budget is spent after UPDATE_CHECK rows
+    panel.show()
+    live = RunSession(1, component, "chain", run_dir.name, run_dir, document=win.doc)
+    panel.set_session(live)  # no events yet: the tree of a pending run
+    helpers.pump(qloop, lambda: not panel.busy)
+    live.pending = list(events)
+    changed, batch = live.apply_pending()
+    panel.on_events(live, changed, batch)
+    assert panel.busy and panel.update_timer.isActive(), "a big batch waits for its turns"
+    assert panel.items[("node", "chain.n079")].text(1) != direct[("node", "chain.n079")]
+    helpers.pump(qloop, lambda: not panel.busy)
+    assert {k: i.text(1) for k, i in panel.items.items()} == direct
+    assert panel.items[("node", "chain.n079")].text(2) == direct_panel.items[("node", "chain.n079")].text(2)
+    for p in (panel, direct_panel):
+        p.close()
+        p.stop_build()
+        assert not p.update_timer.isActive() and not p.build_timer.isActive()
+        p.deleteLater()
+
+
+# -- a studio run with every budget at zero ends in the direct state ----------------------------------
+
+
+def test_studio_run_with_zero_budgets_ends_like_the_direct_views(
+    opened: tuple[MainWindow, Any, Any, Path], qloop: qasync.QEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    win, component, events, run_dir = opened
+    for module, name in (
+        (controller, "FOLD_SLICE_MS"),
+        (canvas_status, "SLICE_MS"),
+        (context_panel, "UPDATE_SLICE_MS"),
+        (context_panel, "BUILD_SLICE_MS"),
+    ):
+        monkeypatch.setattr(module, name, 0.0)
+    monkeypatch.setattr(context_panel, "DIRECT_UPDATE_MAX", 0)
+    runs = win.runs
+    runs.context.show()
+    turns: list[int] = []
+    run_next = runs.slices.run_next
+
+    def counted() -> bool:
+        turns.append(runs.slices.pending)
+        return run_next()
+
+    monkeypatch.setattr(runs.slices, "run_next", counted)
+    runs.slices._pass.timeout.disconnect()
+    runs.slices._pass.timeout.connect(counted)
+    session = runs.start_run()
+    assert session is not None
+    # while the run goes on nothing may say finished before the views have caught up
+    helpers.pump(qloop, lambda: session.finished)
+    assert session.status == "completed"
+    assert not session.pending and runs.overlay.pending == 0 and not runs.context.busy
+    # zero budgets: the 80-node run's folds, canvas items and rows went through many turns, and
+    # at times several views waited at once, each for its own pass
+    assert len(turns) > 20 and max(turns) >= 2
+    live_canvas = helpers.canvas_state(win)
+    live_rows = {k: i.text(1) for k, i in runs.context.items.items()}  # as shown, nothing forced
+
+    direct = helpers.new_session(win, component, run_dir, events)
+    runs.overlay.show_session(direct)
+    canvas = helpers.canvas_state(win)
+    assert {k: v[0] for k, v in live_canvas[0].items()} == {k: v[0] for k, v in canvas[0].items()}
+    assert live_canvas[1] == canvas[1]
+    panel = ContextPanel()
+    panel.set_session(direct)
+    rows = panel.rows()
+    assert live_rows == rows
+    panel.deleteLater()
+
+
+# -- the far-zoom overview ------------------------------------------------------------------------------
+
+
+def test_overview_repaints_at_most_every_repaint_min_ms(opened: tuple[MainWindow, Any, Any, Path]) -> None:
+    win, *_ = opened
+    view = win.canvas.view
+    view.scale(0.1 / view.transform().m11(), 0.1 / view.transform().m11())
+    view.zoom_changed.emit()
+    overview = win.canvas.scene.overview
+    assert overview.active
+    image = QtGui.QImage(200, 200, QtGui.QImage.Format.Format_ARGB32)
+    painter = QtGui.QPainter(image)
+    overview.paint(painter)  # a paint just now
+    painter.end()
+    requests: list[int] = []
+    win.canvas.scene.changed.connect(lambda _rects: requests.append(1))
+    item = win.canvas.scene.nodes["n003"]
+    item.set_run_state("running")
+    assert overview._repaint_timer.isActive(), "too soon after the last paint: the repaint waits"
+    assert 0 < overview._repaint_timer.interval() <= overview_module.REPAINT_MIN_MS
+    item.set_run_state("completed")  # a second change while it waits: still one repaint
+    assert overview._repaint_timer.isActive()
+    overview._last_paint = 0.0
+    overview._repaint_asked = False
+    item.set_run_state("failed")  # long after the last paint: now
+    assert overview._repaint_asked
+    overview.stop()
+    assert not overview._repaint_timer.isActive()
+
+
+def test_far_out_run_states_do_not_update_items(
+    opened: tuple[MainWindow, Any, Any, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    win, *_ = opened
+    view = win.canvas.view
+    scene = win.canvas.scene
+    node, edge = scene.nodes["n004"], next(iter(scene.edges.values()))
+    updates: list[str] = []
+    monkeypatch.setattr(node, "update", lambda *a: updates.append("node"))
+    monkeypatch.setattr(edge, "update", lambda *a: updates.append("edge"))
+    node.set_run_state("running", "1 ms")
+    edge.set_run_state("taken")
+    assert updates == ["node", "edge"], "near: the items paint themselves"
+    updates.clear()
+    view.scale(0.1 / view.transform().m11(), 0.1 / view.transform().m11())
+    view.zoom_changed.emit()
+    assert scene.overview.active
+    node.set_run_state("completed", "2 ms")
+    edge.set_run_state("dead")
+    assert updates == [], "far: the overview paints them"
+    assert node in scene.overview._dirty_nodes and edge in scene.overview._dirty_edges
+
+
+# -- the RunState made while idle ------------------------------------------------------------------------
+
+
+def test_run_state_prepared_with_the_snapshot(window: MainWindow, tmp_path: Path) -> None:
+    assert window.open_file(helpers.chain_flow(tmp_path))
+    doc = window.doc
+    cache = SnapshotCache()
+    assert not cache.prepare_state(doc), "no snapshot yet"
+    assert cache.prepare(doc)
+    assert cache.prepare_state(doc)
+    assert not cache.prepare_state(doc), "made once"
+    component = cache.take(doc)
+    state = cache.take_state(component)
+    assert isinstance(state, RunState) and state.flow is component and state.root_id == "chain"
+    assert set(state.nodes) == set(RunState(component, root_id="chain").nodes)
+    again = cache.take_state(component)
+    assert again is not state, "given out once"
+    other = cache.take(doc)
+    assert cache.take_state(other).flow is other
