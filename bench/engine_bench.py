@@ -45,9 +45,21 @@ PEER_VARIANTS: list[tuple[str, list[str]]] = [
     ("langgraph", ["--mode", "async", "--cp", "none"]),
     ("langgraph", ["--mode", "async", "--cp", "sqlite"]),  # its durable records: SQLite checkpoints
     ("burr", ["--mode", "async", "--track", "local"]),  # its records: local tracking (JSONL)
+    # The two rows the issue's chain targets were set from (PEERS.md: Burr sync, local tracking 37 µs/node
+    # -> our records-on target 40; Burr sync, no tracking 20 -> our records-off target 20): measured in the
+    # same command, they say how fast this machine is today compared with the one the targets were set on.
+    ("burr", ["--mode", "sync", "--track", "local"]),
+    ("burr", ["--mode", "sync", "--track", "none"]),
     ("dhenara", ["--obs", "full"]),  # the reference implementation as shipped (records + telemetry)
     ("dhenara", ["--obs", "off"]),
 ]
+CHAIN_ONLY = {("burr", "sync local"), ("burr", "sync none")}
+"""Variants run on chains only (the fan-out case is about concurrency; Burr sync runs it one after another)."""
+TARGET_BASES = {
+    "records=on/telemetry=off": ("burr sync/track=local", 37.0, 40.0),
+    "records=off/telemetry=off": ("burr sync/track=none", 20.0, 20.0),
+}
+"""Our variant -> (the peer row its target came from, that row's µs/node in PEERS.md, our target)."""
 
 
 def bench_env() -> dict[str, str]:
@@ -243,6 +255,7 @@ def main() -> int:
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     ours = [("on", "off"), ("on", "on"), ("off", "off")]
+    chain1000: dict[str, dict[str, Any]] = {}
     for shape, n, sleep in CASES:
         for records, telemetry in ours:
             cmd = [sys.executable, __file__, "--one", "--shape", shape, "--n", str(n), "--sleep", str(sleep)]
@@ -252,6 +265,8 @@ def main() -> int:
                 print(f"| dad-studio | records={records}/telemetry={telemetry} | {shape} | {n} | {why} |||||||")
                 continue
             print(_row(row, shape, n, _target(row, shape, n)))
+            if shape == "chain" and n == 1000:
+                chain1000[row["variant"]] = row
         if args.no_peers:
             continue
         for peer, variant in PEER_VARIANTS:
@@ -261,6 +276,8 @@ def main() -> int:
                 why = failed.read_text() if failed.exists() else f"no venv at {python.parent.parent} (--setup-peers)"
                 print(f"| {peer} | | {shape} | {n} | skipped: {why} |||||||")
                 continue
+            if shape != "chain" and (peer, " ".join(variant[1::2])) in CHAIN_ONLY:
+                continue
             cmd = [str(python), str(PEERS / peer / f"bench_{peer}.py"), "--shape", shape, "--n", str(n)]
             cmd += ["--sleep", str(sleep), *variant]
             row, why = measure(cmd, args.reps, cwd=PEERS / peer)
@@ -268,7 +285,30 @@ def main() -> int:
                 print(f"| {peer} | {' '.join(variant)} | {shape} | {n} | skipped: {why} |||||||")
                 continue
             print(_row(row, shape, n, ""))
+            if shape == "chain" and n == 1000:
+                chain1000[f"{peer} {row['variant']}"] = row
+    _print_relative(chain1000)
     return 0
+
+
+def _print_relative(rows: dict[str, dict[str, Any]]) -> None:
+    """The chain targets beside the peer rows they were set from, measured in this same command."""
+    lines = []
+    for ours, (peer_prefix, peer_then, target) in TARGET_BASES.items():
+        mine = rows.get(ours)
+        peer = next((row for key, row in rows.items() if key.startswith(peer_prefix)), None)
+        if mine is None or peer is None:
+            continue
+        ratio = mine["per_node_us"] / peer["per_node_us"]
+        allowed = target / peer_then
+        lines.append(
+            f"- {ours}: {mine['per_node_us']:.0f} µs/node = {ratio:.2f}x {peer_prefix} ({peer['per_node_us']:.0f} "
+            f"µs/node today, {peer_then:.0f} in PEERS.md: this machine is {peer['per_node_us'] / peer_then:.1f}x "
+            f"slower now); the target {target:.0f} µs/node is {allowed:.2f}x that peer"
+        )
+    if lines:
+        print("\nchain of 1,000 against the peer rows the targets were set from (same command, wall medians):")
+        print("\n".join(lines))
 
 
 def _row(row: dict[str, Any], shape: str, n: int, target: str) -> str:

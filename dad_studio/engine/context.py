@@ -99,17 +99,28 @@ Edge = EdgeDefinition | ChainEdge
 class Graph:
     """The scheduling view of one component definition, computed once per run."""
 
-    __slots__ = ("edges", "handled", "incoming", "order", "outgoing", "roots")
+    __slots__ = ("acyclic", "edges", "handled", "incoming", "order", "outgoing", "roots")
 
     def __init__(self, component: ComponentDefinition) -> None:
         self.order: list[str] = list(component.nodes)
         self.edges: list[Edge]
-        if component.edges is not None:
-            self.edges = list(component.edges)
-        else:
-            self.edges = [ChainEdge(a, b) for a, b in itertools.pairwise(self.order)]
-        self.incoming: dict[str, list[int]] = {nid: [] for nid in self.order}
-        self.outgoing: dict[str, list[int]] = {nid: [] for nid in self.order}
+        self.incoming: dict[str, list[int]]
+        self.outgoing: dict[str, list[int]]
+        self.acyclic = component.edges is None
+        """True when the order of addition is the graph (a chain): no cycle to look for."""
+        if component.edges is None:
+            order = self.order
+            self.edges = [ChainEdge(a, b) for a, b in itertools.pairwise(order)]
+            # Edge i joins order[i] -> order[i + 1]: the lists are known without a lookup per edge.
+            last = len(order) - 1
+            self.outgoing = {nid: ([i] if i < last else []) for i, nid in enumerate(order)}
+            self.incoming = {nid: ([i - 1] if i else []) for i, nid in enumerate(order)}
+            self.roots = order[:1]
+            self.handled: frozenset[str] = frozenset()
+            return
+        self.edges = list(component.edges)
+        self.incoming = {nid: [] for nid in self.order}
+        self.outgoing = {nid: [] for nid in self.order}
         for index, edge in enumerate(self.edges):
             if edge.source not in self.outgoing or edge.target not in self.incoming:
                 missing = edge.source if edge.source not in self.outgoing else edge.target

@@ -109,6 +109,12 @@ class ComponentRunner:
         self.node_types = node_types
         self.registry = ExecutorRegistry(node_types)
         """Executors of this run; built here so that node-type discovery is not part of the run."""
+        # The user configuration's reader (credentials.json: secrets of the run's redaction), loaded
+        # here like the record writers below: its first import (platformdirs) cost a first run ~10-20 ms.
+        import platformdirs  # noqa: F401
+
+        import dad_studio.nodes.config
+
         if run_context.records:
             # The record writers are loaded here, before the run's clock starts.
             import dad_studio.fileformat.migrate
@@ -298,6 +304,16 @@ class ComponentRunCheck:
     def _check(self, component: ComponentDefinition, path: str) -> None:
         graph = Graph(component)
         self.graphs[id(component)] = (component, graph)
+        if not graph.acyclic:
+            self._check_cycles(graph, path)
+        for nid, node in component.nodes.items():
+            if node.type in BODY_TYPES:
+                body = node.body
+                if body is not None:
+                    self._check(body, f"{path}.{nid}")
+
+    @staticmethod
+    def _check_cycles(graph: Graph, path: str) -> None:
         indegree = {nid: len(ins) for nid, ins in graph.incoming.items()}
         ready = [nid for nid, d in indegree.items() if d == 0]
         seen = 0
@@ -312,11 +328,6 @@ class ComponentRunCheck:
         if seen != len(indegree):
             cyclic = sorted(nid for nid, d in indegree.items() if d > 0)
             raise ValueError(f"component {path} has a cycle through: {', '.join(cyclic)}")
-        for nid, node in component.nodes.items():
-            if node.type in BODY_TYPES:
-                body = node.body
-                if body is not None:
-                    self._check(body, f"{path}.{nid}")
 
 
 class FlowRunner(ComponentRunner):
