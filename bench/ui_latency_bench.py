@@ -213,7 +213,8 @@ def attribute(spans: dict[str, list[tuple[float, float]]]) -> None:
 
 def timed_app(spans: dict[str, list[tuple[float, float]]]) -> Any:
     """A QApplication whose notify() times every outermost Qt event delivery of 2 ms or more
-    (paints of the canvas and the panels, timers), named by event type and receiver class."""
+    (timers, posted calls, window repaints) and every widget paint of 2 ms or more inside them,
+    named by event type and receiver class."""
     from PySide6 import QtCore, QtWidgets
 
     class TimedApp(QtWidgets.QApplication):
@@ -227,10 +228,14 @@ def timed_app(spans: dict[str, list[tuple[float, float]]]) -> Any:
             finally:
                 TimedApp.depth -= 1
                 end = time.perf_counter()
-                if TimedApp.depth == 0 and end - w >= 0.002:
+                paint = event.type() == QtCore.QEvent.Type.Paint
+                if (TimedApp.depth == 0 or paint) and end - w >= 0.002:
                     label = f"Qt {event.type().name} -> {type(receiver).__name__}"[:60]
+                    if paint and isinstance(receiver, QtWidgets.QWidget) and receiver.parent() is not None:
+                        label += f" in {type(receiver.parent()).__name__}"
                     spans.setdefault(label, []).append(((end - w) * 1000, (time.process_time() - c) * 1000))
-                    TIMELINE.append((w, end, label))
+                    if TimedApp.depth == 0:
+                        TIMELINE.append((w, end, label))
 
     return TimedApp([])
 

@@ -23,11 +23,11 @@ FAR_ZOOM = 0.35
 """Below this zoom a node is drawn as a plain box (items.NodeItem.paint)."""
 CANVAS_MS = 120
 """Item updates are applied at most this often: a fit-all repaint of a big flow costs tens of ms."""
-SLICE_MS = 5.0
+SLICE_MS = 3.5
 """Per event-loop pass, item updates stop after about this long and go on at the next pass: a
 1,000-node batch (a run starting, a fit-all view of a busy run) costs ~15-40 ms of Python work.
 Far out, the overview's regrouping of the items a slice changed follows in the same pass (~half
-as long again), so a slice stays under ~8 ms and the overview's paint only draws."""
+as long again), so a slice stays around 5 ms and the overview's paint only draws."""
 SLICE_CHECK = 16
 """Items updated between two clock reads."""
 TAIL_CHARS = 90
@@ -210,7 +210,10 @@ class CanvasRunOverlay(QtCore.QObject):
             node_id = path[cut:]
             if node_id in nodes:
                 todo[node_id] = None
-        self._drain(everything=not sliced)
+        if sliced:
+            self.slice_timer.start()  # the items in their own turns (slices.py), not in this one
+        else:
+            self._drain(everything=True)
 
     def _drain(self, *, everything: bool = False) -> None:
         """Update queued items (and their outgoing edges) for about SLICE_MS (`everything`: all of

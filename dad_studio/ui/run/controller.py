@@ -44,7 +44,9 @@ if TYPE_CHECKING:
 
 __all__ = ["FLUSH_MS", "RunController"]
 
-FLUSH_MS = 40
+FLUSH_MS = 100
+"""Queued events are folded and shown at most this often (10 Hz: what a person can follow; each
+batch also repaints the panels it changes, ~3-10 ms of the GUI thread)."""
 FOLD_SLICE_MS = 4.0
 """Per pass of the event loop, queued events are folded for about this long; the rest waits for the
 next pass (a busy 40 ms of a 1,000-node run is ~1,000 events, ~10 ms to fold)."""
@@ -105,6 +107,10 @@ class RunController(QtCore.QObject):
         self.flush_timer.setInterval(FLUSH_MS)
         self.fold_timer = self.slices.timer(self.flush)
         """Folds queued events in their turn among the slices (FOLD_SLICE_MS a turn)."""
+        self._folded: dict[RunSession, tuple[set[str], list[dict[str, Any]]]] = {}
+        """What folds changed that the views have not been given yet (`_show_folded`)."""
+        self.show_timer = self.slices.timer(self._show_folded)
+        """Hands the folded changes to the views in a turn of their own (not on top of a fold)."""
         self.flush_timer.timeout.connect(self.fold_timer.start)
         self._add_docks()
         self._add_actions()
@@ -411,7 +417,7 @@ class RunController(QtCore.QObject):
                 self.overlay.apply_soon()  # the last folds' changes, without waiting CANVAS_MS
 
     def _views_busy(self, session: RunSession) -> bool:
-        if session.pending:
+        if session.pending or session in self._folded:
             return True
         return session is self.selected and bool(self.overlay.pending or self.context.busy)
 
@@ -452,15 +458,32 @@ class RunController(QtCore.QObject):
             if not session.pending:
                 continue
             changed, events = session.apply_pending(deadline=deadline)
+            folded = self._folded.get(session)
+            if folded is None:
+                self._folded[session] = (changed, events)
+            else:
+                folded[0].update(changed)
+                folded[1].extend(events)
+        if any(s.pending for s in self.sessions):
+            self._flush_scheduled = True  # the stream's own start of flush_timer waits for this
+            self.fold_timer.start()
+        if everything:
+            self._show_folded()
+        elif self._folded:
+            self.show_timer.start()
+
+    def _show_folded(self) -> None:
+        """Give the views what the folds since the last call changed (the selected run's views)."""
+        self.show_timer.stop()
+        folded, self._folded = self._folded, {}
+        for session, (changed, events) in folded.items():
             if session is self.selected:
                 self.overlay.update_paths(changed)
                 for panel in self.panels:
                     panel.on_events(session, changed, events)
                 self._update_summary()
-            self._update_label(session)
-        if any(s.pending for s in self.sessions):
-            self._flush_scheduled = True  # the stream's own start of flush_timer waits for this
-            self.fold_timer.start()
+            if session in self.sessions:
+                self._update_label(session)
 
     def select(self, session: RunSession | None) -> None:
         if session is self.selected:
@@ -585,6 +608,7 @@ class RunController(QtCore.QObject):
         self.flush_timer.stop()
         self.fold_timer.stop()
         self.slices.stop()
+        self._folded.clear()
         self.snapshot_timer.stop()
         self.overlay.shutdown()
         self.artifacts.refresh_timer.stop()
