@@ -183,17 +183,24 @@ class ContextPanel(RunPanel):
                 if deadline is not None and self.clock() > deadline:
                     break
         finally:
-            self.tree.setUpdatesEnabled(True)
-        self._build_at = at
-        if at < len(order):
-            self.build_timer.start()
-            return
-        deferred = self._deferred
-        self._build, self._build_at, self._deferred = [], 0, None
-        if deferred:
-            self.update_from(deferred, [])
-            if self._updates:
-                self.update_timer.start()  # after this pass's rows, not inside it
+            self._build_at = at
+            if at < len(order):
+                self.build_timer.start()
+            else:
+                deferred = self._deferred
+                self._build, self._build_at, self._deferred = [], 0, None
+                if deferred:
+                    self.update_from(deferred, [])
+                    if self._updates:
+                        self.update_timer.start()  # after this pass's rows, not inside it
+            self._hold_paint()
+
+    def _hold_paint(self) -> None:
+        """The tree repaints once when a sliced build or batch is done, not after every slice (a
+        repaint of the tree is ~2-8 ms: as much as a slice)."""
+        hold = self.busy
+        if self.tree.updatesEnabled() == hold:
+            self.tree.setUpdatesEnabled(not hold)
 
     def stop_build(self) -> None:
         """Drop a build going on and the updates waiting (the window closes; no timer left running)."""
@@ -201,6 +208,8 @@ class ContextPanel(RunPanel):
         self.update_timer.stop()
         self._scope_turn.stop()
         self._updates.clear()
+        self._deferred = None
+        self._hold_paint()
         self._build, self._build_at, self._deferred = [], 0, None
         self._tree_pending = False
 
@@ -275,6 +284,7 @@ class ContextPanel(RunPanel):
             self._style(run_item, "run", session.root_id, state.status)
         deadline = None if everything else self.clock() + UPDATE_SLICE_MS / 1000
         count = 0
+        self.tree.setUpdatesEnabled(False)  # until the batch is done (_hold_paint)
         while todo:
             path = next(iter(todo))
             del todo[path]
@@ -287,6 +297,7 @@ class ContextPanel(RunPanel):
                 break
         if todo:
             self.update_timer.start()
+        self._hold_paint()
         # the scope lists every result of a component: refreshed at most every SCOPE_MS during a run
         if not self.scope_timer.isActive() and self.scope_path is not None:
             self.scope_timer.start()
