@@ -153,8 +153,10 @@ def test_sliced_context_updates_end_like_direct_ones(
     changed, batch = live.apply_pending()
     panel.on_events(live, changed, batch)
     assert panel.busy and panel.update_timer.isActive(), "a big batch waits for its turns"
+    assert not panel.tree.updatesEnabled(), "no repaint of the tree between the slices of a batch"
     assert panel.items[("node", "chain.n079")].text(1) != direct[("node", "chain.n079")]
     helpers.pump(qloop, lambda: not panel.busy)
+    assert panel.tree.updatesEnabled(), "the batch is done: one repaint"
     assert {k: i.text(1) for k, i in panel.items.items()} == direct
     assert panel.items[("node", "chain.n079")].text(2) == direct_panel.items[("node", "chain.n079")].text(2)
     for p in (panel, direct_panel):
