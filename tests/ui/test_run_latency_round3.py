@@ -153,6 +153,7 @@ def test_sliced_context_updates_end_like_direct_ones(
     changed, batch = live.apply_pending()
     panel.on_events(live, changed, batch)
     assert panel.busy and panel.update_timer.isActive(), "a big batch waits for its turns"
+    assert panel.slices.run_next() and panel.busy, "one slice: UPDATE_CHECK rows"
     assert not panel.tree.updatesEnabled(), "no repaint of the tree between the slices of a batch"
     assert panel.items[("node", "chain.n079")].text(1) != direct[("node", "chain.n079")]
     helpers.pump(qloop, lambda: not panel.busy)
