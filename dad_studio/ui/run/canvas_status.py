@@ -23,11 +23,11 @@ FAR_ZOOM = 0.35
 """Below this zoom a node is drawn as a plain box (items.NodeItem.paint)."""
 CANVAS_MS = 120
 """Item updates are applied at most this often: a fit-all repaint of a big flow costs tens of ms."""
-SLICE_MS = 3.5
-"""Per event-loop pass, item updates stop after about this long and go on at the next pass: a
+SLICE_MS = 4.0
+"""Per turn (slices.py), item updates stop after about this long and go on at the next turn: a
 1,000-node batch (a run starting, a fit-all view of a busy run) costs ~15-40 ms of Python work.
-Far out, the overview's regrouping of the items a slice changed follows in the same pass (~half
-as long again), so a slice stays around 5 ms and the overview's paint only draws."""
+Far out, the overview's regrouping of the items a slice changed (~half as long again) follows in a
+turn of its own, so the overview's paint only draws."""
 SLICE_CHECK = 16
 """Items updated between two clock reads."""
 TAIL_CHARS = 90
@@ -93,6 +93,7 @@ class CanvasRunOverlay(QtCore.QObject):
         self._todo: dict[str, None] = {}
         """Node ids (of the component on show) still to update: a big batch is applied in slices."""
         self.slice_timer = self.slices.timer(self._drain)
+        self._regroup = self.slices.timer(self._regroup_overview)
         canvas.path_changed.connect(self.refresh_all)
         canvas.view.zoom_changed.connect(self._on_zoom)
 
@@ -242,10 +243,12 @@ class CanvasRunOverlay(QtCore.QObject):
                 break
         if todo:
             self.slice_timer.start()
-        overview = self.canvas.scene.overview
-        if overview.active and deadline is not None:
-            overview.sync()  # regroup what this slice changed now, not all of it in the next paint
+        if deadline is not None and self.canvas.scene.overview.active:
+            self._regroup.start()  # what this slice changed, in its own turn, not all in the next paint
         self._sync_timer()
+
+    def _regroup_overview(self) -> None:
+        self.canvas.scene.overview.sync()
 
     def finish(self) -> None:
         """Apply every queued update now (tests, screenshots, the end of a run)."""
@@ -314,5 +317,6 @@ class CanvasRunOverlay(QtCore.QObject):
         self.paint_timer.stop()
         self._apply_turn.stop()
         self.slice_timer.stop()
+        self._regroup.stop()
         self._todo.clear()
         self._live.clear()

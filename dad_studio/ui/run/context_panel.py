@@ -29,7 +29,7 @@ Key = tuple[str, str]
 
 
 SCOPE_MS = 400
-BUILD_SLICE_MS = 5.0
+BUILD_SLICE_MS = 4.0
 """Rows made per pass of the event loop while the tree is built: about this long."""
 DIRECT_LAYOUT_MAX = 300
 """Up to this many elements the context tree is laid out at once; above, on the next pass of the loop."""

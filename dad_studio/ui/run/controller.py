@@ -6,9 +6,12 @@ the run folder's flow.dad.json records exactly what ran), so Run never asks to s
 that would run code from a folder the user does not trust waits for the trust prompt's answer
 first (trust_prompt.py, issue 5).
 
-Events are only queued while they arrive; a single-shot QTimer folds them in batches every
-FLUSH_MS and updates the canvas and the panels of the selected run once per batch, so thousands of
-events a second never queue thousands of repaints on the GUI thread.
+Events are only queued while they arrive; every FLUSH_MS they are folded into the run's state in
+slices of FOLD_SLICE_MS, and what the folds changed is handed to the canvas and the panels of the
+selected run in a turn of its own. Every sliced piece of work of the run views takes its turn on
+one SliceQueue (slices.py), one piece per pass of the event loop, so the GUI thread never does
+more than a few ms of run updates between two looks at its input, paints and the engine. When the
+stream ends, the views are caught up in the same slices before the run counts as finished.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore
 
 from dad_studio.engine import FlowRunner, InputRequest, RunContext
 from dad_studio.fileformat.project import ProjectError
@@ -28,6 +31,7 @@ from dad_studio.model import ComponentDefinition
 from dad_studio.nodes.config import CONFIG_FILE, config_dir
 from dad_studio.ui.run.artifacts import ArtifactBrowser
 from dad_studio.ui.run.canvas_status import CanvasRunOverlay, component_path
+from dad_studio.ui.run.chrome import add_actions, add_docks
 from dad_studio.ui.run.context_panel import ContextPanel
 from dad_studio.ui.run.gc_policy import RunGcPolicy
 from dad_studio.ui.run.input_form import InboxPanel, InputForm
@@ -58,7 +62,6 @@ GC_RESTORE_MS = 3000
 end of a run would be the longest stall of its last frames; a run started meanwhile keeps it on)."""
 SNAPSHOT_QUIET_S = 0.1
 """After a run ends, the next run's snapshot waits this long (the end-of-run updates go first)."""
-Area = QtCore.Qt.DockWidgetArea
 
 
 class RunController(QtCore.QObject):
@@ -112,111 +115,13 @@ class RunController(QtCore.QObject):
         self.show_timer = self.slices.timer(self._show_folded)
         """Hands the folded changes to the views in a turn of their own (not on top of a fold)."""
         self.flush_timer.timeout.connect(self.fold_timer.start)
-        self._add_docks()
-        self._add_actions()
+        self.docks = add_docks(self)
+        self.actions, self.selector, self.summary, self.toolbar = add_actions(self)
         self.context.node_selected.connect(self.outcomes.show_path)
         self.inbox.open_requested.connect(self._open_from_inbox)
         self.inbox.cancel_requested.connect(lambda pending: self.stop(pending.session))
         win.canvas.selection_changed.connect(self._on_canvas_selection)
         self._update_actions()
-
-    # -- set-up ------------------------------------------------------------------------------------
-
-    def _add_docks(self) -> None:
-        win = self.win
-        docks = {
-            "run_context": win.add_panel("run_context", "Execution context", self.context, Area.BottomDockWidgetArea),
-            "run_outcomes": win.add_panel("run_outcomes", "Node outcomes", self.outcomes, Area.BottomDockWidgetArea),
-            "run_log": win.add_panel("run_log", "Run log", self.log, Area.BottomDockWidgetArea),
-            "run_artifacts": win.add_panel("run_artifacts", "Artifacts", self.artifacts, Area.BottomDockWidgetArea),
-            "run_inbox": win.add_panel("run_inbox", "Input inbox", self.inbox, Area.BottomDockWidgetArea),
-        }
-        # bottom: [Problems | Run log | Artifacts | Inbox tabs] [Execution context] [Node outcomes]
-        problems = win.docks.get("validation")
-        if problems is not None:
-            win.splitDockWidget(problems, docks["run_context"], QtCore.Qt.Orientation.Horizontal)
-        win.splitDockWidget(docks["run_context"], docks["run_outcomes"], QtCore.Qt.Orientation.Horizontal)
-        if problems is not None:
-            for name in ("run_log", "run_artifacts", "run_inbox"):
-                win.tabifyDockWidget(problems, docks[name])
-            problems.raise_()
-        win.resizeDocks([docks["run_context"]], [300], QtCore.Qt.Orientation.Vertical)
-        self._problems_dock = problems
-        docks["run_artifacts"].visibilityChanged.connect(self.artifacts.on_visibility)
-        # widths only hold once the window has its size: applied on the first pass of the event loop
-        QtCore.QTimer.singleShot(0, self._size_docks)
-        self.docks = docks
-
-    def _size_docks(self) -> None:
-        # resizeDocks only moves a tab group through its current (shown) tab
-        group = [self._problems_dock, *(self.docks[n] for n in ("run_log", "run_artifacts", "run_inbox"))]
-        shown = next((d for d in group if d is not None and not d.visibleRegion().isEmpty()), None)
-        row = [d for d in (shown, self.docks["run_context"], self.docks["run_outcomes"]) if d]
-        width = max(self.win.width(), 900)
-        sizes = [int(width * f) for f in (0.28, 0.34, 0.38)][-len(row) :]
-        self.win.resizeDocks(row, sizes, QtCore.Qt.Orientation.Horizontal)
-
-    def _add_actions(self) -> None:
-        win = self.win
-        style = win.style()
-        pixmap = QtWidgets.QStyle.StandardPixmap
-        specs = (
-            ("run", "&Run", self.start_run, "F5", pixmap.SP_MediaPlay, "Run the flow (the document as it is now)"),
-            ("stop", "&Stop", self.stop, "Shift+F5", pixmap.SP_MediaStop, "Stop the selected run"),
-            (
-                "run_from_here",
-                "Run from &Here",
-                self.run_from_here,
-                "Ctrl+F5",
-                pixmap.SP_MediaSeekForward,
-                "Run the selected node and what follows it again, loading the rest from the selected run",
-            ),
-        )
-        menu = QtWidgets.QMenu("&Run", win)
-        help_menu = next((a for a in win.menuBar().actions() if a.text() == "&Help"), None)
-        if help_menu is not None:
-            win.menuBar().insertMenu(help_menu, menu)
-        else:
-            win.menuBar().addMenu(menu)
-        toolbar = win.addToolBar("Run")
-        toolbar.setObjectName("toolbar_run")
-        toolbar.setMovable(False)
-        self.actions: dict[str, QtGui.QAction] = {}
-        for name, text, slot, key, icon, tip in specs:
-            action = QtGui.QAction(style.standardIcon(icon), text, win)
-            action.setObjectName(f"action_{name}")
-            action.setShortcut(QtGui.QKeySequence(key))
-            action.setStatusTip(tip)
-            action.setToolTip(f"{tip} ({key})")
-            action.triggered.connect(lambda _checked=False, s=slot: s())
-            win.addAction(action)
-            menu.addAction(action)
-            toolbar.addAction(action)
-            self.actions[name] = action
-            win.actions_by_name[name] = action
-        self.selector = QtWidgets.QComboBox()
-        self.selector.setObjectName("run_selector")
-        self.selector.setMinimumContentsLength(34)
-        self.selector.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.selector.setToolTip("The run shown on the canvas and in the run panels")
-        self.selector.currentIndexChanged.connect(self._on_selector)
-        self.summary = QtWidgets.QLabel("")
-        self.summary.setObjectName("run_summary")
-        # fixed sizes: a text change then repaints the label only; a label or combo that may
-        # change its size hint makes Qt lay the whole main window out again (its docks: ~10-20 ms),
-        # on every batch of a run
-        sample = "  9999 completed  999 running  999 waiting  999 failed  999 skipped  9999 pending"
-        metrics = self.summary.fontMetrics()
-        self.summary.setFixedSize(metrics.horizontalAdvance(sample), self.summary.sizeHint().height())
-        toolbar.addSeparator()
-        toolbar.addWidget(QtWidgets.QLabel(" Run: "))
-        toolbar.addWidget(self.selector)
-        self.selector.setFixedSize(self.selector.sizeHint())
-        toolbar.addWidget(self.summary)
-        self.toolbar = toolbar
-        view_menu = getattr(win, "view_menu", None)
-        if view_menu is not None:
-            view_menu.addAction(toolbar.toggleViewAction())
 
     # -- starting and stopping ---------------------------------------------------------------------
 
