@@ -99,7 +99,7 @@ Edge = EdgeDefinition | ChainEdge
 class Graph:
     """The scheduling view of one component definition, computed once per run."""
 
-    __slots__ = ("acyclic", "edges", "handled", "incoming", "order", "outgoing", "roots")
+    __slots__ = ("acyclic", "edges", "handled", "incoming", "order", "outgoing", "roots", "straight")
 
     def __init__(self, component: ComponentDefinition) -> None:
         self.order: list[str] = list(component.nodes)
@@ -117,6 +117,7 @@ class Graph:
             self.incoming = {nid: ([i - 1] if i else []) for i, nid in enumerate(order)}
             self.roots = order[:1]
             self.handled: frozenset[str] = frozenset()
+            self.straight: dict[str, tuple[int, str]] = {nid: (i, order[i + 1]) for i, nid in enumerate(order[:-1])}
             return
         self.edges = list(component.edges)
         self.incoming = {nid: [] for nid in self.order}
@@ -129,6 +130,15 @@ class Graph:
             self.incoming[edge.target].append(index)
         self.roots = [nid for nid in self.order if not self.incoming[nid]]
         self.handled = frozenset(e.source for e in self.edges if e.on in ("error", "always"))
+        self.straight = {}
+        """Element -> (edge, target) when its only outgoing edge is active whenever it completes (no port,
+        `on` success or always) and is the target's only incoming edge: when it completes, the target is
+        ready and nothing else changes (the scheduler's fast path through chains)."""
+        for nid, out in self.outgoing.items():
+            if len(out) == 1:
+                edge = self.edges[out[0]]
+                if edge.port is None and edge.on != "error" and len(self.incoming[edge.target]) == 1:
+                    self.straight[nid] = (out[0], edge.target)
         """Elements whose failure is handled by an error / always edge (it does not fail the component)."""
 
     def downstream(self, start: str) -> set[str]:

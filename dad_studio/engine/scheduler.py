@@ -171,6 +171,8 @@ class ComponentRun:
         """Run `nid`, then whichever element its settling made ready and handed to this task."""
         execution = self.execution
         nodes = self.nodes
+        straight = self.graph.straight
+        fast = execution.run.loader is None  # a continuation loads elements as they become ready
         last_yield = _perf_counter()
         while nid is not None:
             try:
@@ -181,9 +183,20 @@ class ComponentRun:
                 if self._done is not None and not self._done.done():
                     self._done.set_exception(exc)
                 return
-            self._work.append((nid, result.status, port))
-            self._claiming = True
-            nid = self._drain()
+            step = straight.get(nid) if fast and result.status is _COMPLETED else None
+            if step is not None and not self._work:
+                # What _settle + _decide + _start do for this case, without the general bookkeeping:
+                # the one edge is active, its target has no other incoming edge, so it runs next here.
+                index, target = step
+                self.settled += 1
+                self._edge_state[index] = True
+                self._unsettled_in[target] = 0
+                self._decided.add(target)
+                nid = target
+            else:
+                self._work.append((nid, result.status, port))
+                self._claiming = True
+                nid = self._drain()
             if nid is not None and _perf_counter() - last_yield > _YIELD_EVERY_S:
                 await asyncio.sleep(0)
                 last_yield = _perf_counter()

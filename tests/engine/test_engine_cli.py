@@ -104,7 +104,8 @@ def _crash_flow(tmp_path: Path, chains: int = 6, length: int = 50) -> Path:
     edges = []
     for c in range(chains):
         for i in range(length):
-            nodes[f"c{c}_{i}"] = {"type": "sleep", "settings": {"seconds": 0.003}}
+            # 50 x 6 ms: a chain takes >= 0.3 s, so every kill (0-0.2 s after the first event) lands mid-run.
+            nodes[f"c{c}_{i}"] = {"type": "sleep", "settings": {"seconds": 0.006}}
             if i:
                 edges.append({"from": f"c{c}_{i - 1}", "to": f"c{c}_{i}"})
     return _write(tmp_path, {"id": "crash", "kind": "flow", "nodes": nodes, "edges": edges})

@@ -275,3 +275,75 @@ def test_alike_settings_are_validated_once_per_run() -> None:
     assert len({id(registry.prepare(n).settings) for n in empty}) == 1
     other_type = NodeDefinition(type="sleep")
     assert registry.prepare(other_type).settings is not registry.prepare(empty[0]).settings
+
+
+def _mixed_flow() -> FlowDefinition:
+    """Straight edges (success, always), an error edge, a conditional's ports, a join any, a failure and
+    skips: the scheduler's fast path (Graph.straight) against its general bookkeeping."""
+    flow = FlowDefinition(id="f")
+    flow.node("a", type="noop")
+    flow.node("b", type="noop")
+    flow.node("boom", type="sleep", settings={"seconds": 0, "fail": True})
+    flow.node("on_err", type="noop")
+    flow.node("after_err", type="noop")
+    flow.conditional("cond", "$expr{1 == 1}")
+    flow.node("yes", type="noop")
+    flow.node("no", type="noop")
+    flow.node("no_next", type="noop")
+    flow.node("any", type="noop", join="any")
+    flow.node("last", type="noop")
+    flow.node("x", type="sleep", settings={"seconds": 0, "fail": True})
+    flow.node("x_next", type="noop")
+    flow.connect("x", "x_next")  # straight, but x fails: x_next is skipped
+    flow.connect("a", "b")
+    flow.connect("b", "boom", always=True)
+    flow.connect("boom", "on_err", on_error=True)
+    flow.connect("on_err", "after_err")
+    flow.connect("after_err", "cond")
+    flow.connect("cond", "yes", port="true")
+    flow.connect("cond", "no", port="false")
+    flow.connect("no", "no_next")
+    flow.connect("yes", "any")
+    flow.connect("no_next", "any")
+    flow.connect("any", "last")
+    return flow
+
+
+async def test_straight_steps_schedule_like_the_general_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    flow = _mixed_flow()
+    graph = Graph(flow)
+    assert graph.straight["a"][1] == "b" and graph.straight["b"][1] == "boom" and graph.straight["x"][1] == "x_next"
+    assert "boom" not in graph.straight, "an error edge is not straight"
+    assert "cond" not in graph.straight and "yes" not in graph.straight, "ports and a shared target are not"
+
+    async def run(disable: bool) -> tuple[dict[str, str], list[tuple[str, str]]]:
+        if disable:
+            monkeypatch.setattr(Graph, "__init__", _without_straight(Graph.__init__))
+        rc = _rc(tmp_path / ("general" if disable else "fast"), records=False)
+        seen: list[tuple[str, str]] = []
+        rc.register_event_handler("*", lambda e: seen.append((e["type"], e["path"])))
+        result = await FlowRunner(flow, rc).run()
+        return result.nodes, seen
+
+    fast_nodes, fast_events = await run(False)
+    general_nodes, general_events = await run(True)
+    assert fast_nodes == general_nodes
+    assert fast_nodes["f.boom"] == "failed" and fast_nodes["f.no"] == "skipped" and fast_nodes["f.last"] == "completed"
+    assert fast_nodes["f.x_next"] == "skipped"
+
+    # Concurrent branches interleave as the loop schedules them; each element's own events are the same.
+    def per_path(events: list[tuple[str, str]]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for etype, path in events:
+            out.setdefault(path, []).append(etype)
+        return out
+
+    assert per_path(fast_events) == per_path(general_events)
+
+
+def _without_straight(init: Any) -> Any:
+    def patched(self: Graph, component: Any) -> None:
+        init(self, component)
+        self.straight = {}
+
+    return patched
