@@ -16,7 +16,7 @@ from PySide6 import QtGui
 from dad_studio.runs.state import RunState
 from dad_studio.ui.canvas import overview as overview_module
 from dad_studio.ui.main_window import MainWindow
-from dad_studio.ui.run import canvas_status, context_panel, controller
+from dad_studio.ui.run import canvas_status, context_panel, controller, snapshot
 from dad_studio.ui.run.context_panel import ContextPanel
 from dad_studio.ui.run.session import RunSession
 from dad_studio.ui.run.slices import SliceQueue
@@ -153,9 +153,9 @@ def test_sliced_context_updates_end_like_direct_ones(
     changed, batch = live.apply_pending()
     panel.on_events(live, changed, batch)
     assert panel.busy and panel.update_timer.isActive(), "a big batch waits for its turns"
+    assert panel.items[("node", "chain.n079")].text(1) != direct[("node", "chain.n079")]
     assert panel.slices.run_next() and panel.busy, "one slice: UPDATE_CHECK rows"
     assert not panel.tree.updatesEnabled(), "no repaint of the tree between the slices of a batch"
-    assert panel.items[("node", "chain.n079")].text(1) != direct[("node", "chain.n079")]
     helpers.pump(qloop, lambda: not panel.busy)
     assert panel.tree.updatesEnabled(), "the batch is done: one repaint"
     assert {k: i.text(1) for k, i in panel.items.items()} == direct
@@ -290,3 +290,29 @@ def test_run_state_prepared_with_the_snapshot(window: MainWindow, tmp_path: Path
     assert again is not state, "given out once"
     other = cache.take(doc)
     assert cache.take_state(other).flow is other
+
+
+def test_prepare_next_makes_one_piece_at_a_time(
+    window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = helpers.chain_flow(tmp_path)
+    assert window.open_file(path)
+    doc = window.doc
+    cache = SnapshotCache()
+    calls: list[int] = []
+    real = snapshot.code_uses
+
+    def counted(*args: Any) -> list[str]:
+        calls.append(1)
+        return list(real(*args))
+
+    monkeypatch.setattr(snapshot, "code_uses", counted)
+    steps = []
+    while cache.prepare_next(doc, window.registry, path):
+        steps.append((cache._component is not None, cache._state is not None, cache._uses is not None))
+    assert steps == [(True, False, False), (True, True, False), (True, True, True)]
+    assert not cache.prepare_next(doc, window.registry, path), "everything ready: nothing made"
+    component = cache.take(doc)
+    assert cache.code_uses(doc, component, window.registry, path) == []
+    assert len(calls) == 1, "the scan at Run is the one made while idle"
+    assert cache.take_state(component).flow is component

@@ -189,8 +189,10 @@ class RunController(QtCore.QObject):
             return
         if time.monotonic() - self._last_finish < SNAPSHOT_QUIET_S:
             return  # the end of a run repaints and lists the artifacts: not on top of that
-        if not self.snapshots.prepare(doc):  # one piece per poll: two short idle chunks
-            self.snapshots.prepare_state(doc)
+        # one piece per pass of the loop (short idle chunks), the next piece right after
+        flow_path = Path(doc.path).resolve() if doc.path is not None else None
+        if self.snapshots.prepare_next(doc, self.win.registry, flow_path):
+            QtCore.QTimer.singleShot(0, self, self._prepare_snapshot)
 
     def _on_trust_answer(
         self, prompt: TrustPrompt, launch: Callable[[bool], RunSession | None], retry: Callable[[], object]
