@@ -231,11 +231,14 @@ def timed_app(spans: dict[str, list[tuple[float, float]]]) -> Any:
                 paint = event.type() == QtCore.QEvent.Type.Paint
                 if (TimedApp.depth == 0 or paint) and end - w >= 0.002:
                     label = f"Qt {event.type().name} -> {type(receiver).__name__}"[:60]
-                    if isinstance(receiver, QtCore.QTimer):  # which timer: its owner and interval
-                        owner = type(receiver.parent()).__name__ if receiver.parent() is not None else "-"
-                        label = f"Qt QTimer {receiver.interval()} ms of {owner}"[:60]
-                    if paint and isinstance(receiver, QtWidgets.QWidget) and receiver.parent() is not None:
-                        label += f" in {type(receiver.parent()).__name__}"
+                    try:
+                        if isinstance(receiver, QtCore.QTimer):  # which timer: its owner and interval
+                            owner = type(receiver.parent()).__name__ if receiver.parent() is not None else "-"
+                            label = f"Qt QTimer {receiver.interval()} ms of {owner}"[:60]
+                        if paint and isinstance(receiver, QtWidgets.QWidget) and receiver.parent() is not None:
+                            label += f" in {type(receiver.parent()).__name__}"
+                    except RuntimeError:  # the receiver was deleted by what it handled
+                        pass
                     spans.setdefault(label, []).append(((end - w) * 1000, (time.process_time() - c) * 1000))
                     if TimedApp.depth == 0:
                         TIMELINE.append((w, end, label))
