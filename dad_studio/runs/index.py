@@ -253,21 +253,7 @@ class RunIndex:
         self._conn.execute("DELETE FROM node_results WHERE run_id = ?", (record.run_id,))
         self._conn.executemany(
             f"INSERT INTO node_results (run_id, {', '.join(_NODE_COLUMNS)}) VALUES ({', '.join('?' * 10)})",
-            [
-                (
-                    record.run_id,
-                    path,
-                    result.get("node_type"),
-                    result.get("status"),
-                    result.get("started_at"),
-                    result.get("ended_at"),
-                    _number(result.get("duration_ms")),
-                    _number(_usage_field(result, "total_tokens")),
-                    _number(_usage_field(result, "cost")),
-                    _error_message(result.get("error")),
-                )
-                for path, result in record.results.items()
-            ],
+            _node_rows(record.run_id, record.results),
         )
 
     def rebuild(self) -> None:
@@ -483,6 +469,36 @@ def _stamp(run_dir: Path) -> Stamp | None:
     return (manifest.st_mtime_ns, manifest.st_size, events_size)
 
 
+def _node_rows(run_id: str, results: dict[str, dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The node_results rows of a run: one tuple per element, the helpers below inlined (a 1,000-node
+    run's rows are built at the end of every run)."""
+    rows = []
+    for path, result in results.items():
+        get = result.get
+        duration = get("duration_ms")
+        usage = get("usage")
+        tokens = cost = None
+        if isinstance(usage, dict):
+            tokens = usage.get("total_tokens")
+            cost = usage.get("cost")
+        error = get("error")
+        rows.append(
+            (
+                run_id,
+                path,
+                get("node_type"),
+                get("status"),
+                get("started_at"),
+                get("ended_at"),
+                duration if duration.__class__ is float or duration.__class__ is int else _number(duration),
+                _number(tokens) if tokens is not None else None,
+                _number(cost) if cost is not None else None,
+                _error_message(error) if error is not None else None,
+            )
+        )
+    return rows
+
+
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
 
@@ -493,11 +509,6 @@ def _dict_of(value: Any) -> dict[str, Any]:
 
 def _number(value: Any) -> float | int | None:
     return value if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _usage_field(result: dict[str, Any], key: str) -> Any:
-    usage = result.get("usage")
-    return usage.get(key) if isinstance(usage, dict) else None
 
 
 def _error_message(error: Any) -> str | None:

@@ -26,6 +26,7 @@ from dad_studio.runs.common import (
     REDACTED,
     atomic_write,
     dumps_bytes,
+    dumps_line,
     process_identity,
     utc_timestamp,
 )
@@ -119,14 +120,13 @@ class RunWriter:
             raise RuntimeError("RunWriter.append before open() or after close()")
         if self._secret_names and event.get("type") == "run_started":
             event = self._redact_variables(event)
-        data = dumps_bytes(event)
+        data = dumps_line(event)
         if self._secret_forms and any(form in data for form in self._secret_forms_bytes):
             event = self._scrub(event)
-            data = dumps_bytes(event)
-        if len(data) >= BLOB_THRESHOLD:
+            data = dumps_line(event)
+        if len(data) > BLOB_THRESHOLD:  # the line without its newline is >= the threshold
             event = self._externalize(event)
-            data = dumps_bytes(event)
-        data += b"\n"
+            data = dumps_line(event)
         written = os.write(fd, data)
         if written != len(data):  # regular files write everything unless the disk is full; be sure
             view = memoryview(data)[written:]

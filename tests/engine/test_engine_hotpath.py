@@ -172,8 +172,34 @@ async def test_rows_for_the_index_hold_no_secret(tmp_path: Path, monkeypatch: py
     runner = FlowRunner(flow, _rc(tmp_path))
     result = await runner.run()
     assert runner.state is not None and runner.state.recorder is not None and result.run_dir is not None
-    rows = runner.state.recorder.summary_rows()
+    recorder = runner.state.recorder
+    rows = recorder.summary_rows()
     assert secret not in repr(rows) and rows == read_run(result.run_dir).results
+    assert secret not in repr(recorder.index_rows())  # what the index is given: the scrubbed events
+    recorder.wait_closed()
+    index_files = list((tmp_path / "runs").glob("index.sqlite*"))
+    assert index_files and all(secret.encode() not in f.read_bytes() for f in index_files)
+
+
+async def test_index_rows_are_the_result_events_with_skips_given_a_status(tmp_path: Path) -> None:
+    flow = FlowDefinition(id="f")
+    flow.node("a", type="sleep", settings={"seconds": 0, "fail": True})
+    flow.node("b", type="noop")
+    runner = FlowRunner(flow, _rc(tmp_path))
+    result = await runner.run()
+    assert runner.state is not None and runner.state.recorder is not None and result.run_dir is not None
+    rows = runner.state.recorder.index_rows()
+    assert rows["f.b"]["status"] == "skipped" and rows["f.b"]["type"] == "node_skipped"
+    assert "status" not in runner.state.recorder.node_rows["f.b"], "the event itself is left as it was"
+    from dad_studio.runs import RunIndex
+
+    runner.state.recorder.wait_closed()
+    index = RunIndex(tmp_path / "runs")
+    try:
+        stored = {r["path"]: r["status"] for r in index.node_results(result.run_id)}
+    finally:
+        index.close()
+    assert stored == {"f.a": "failed", "f.b": "skipped"}
 
 
 async def test_close_runs_off_the_event_loop_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
