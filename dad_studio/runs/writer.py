@@ -58,7 +58,9 @@ class RunWriter:
         self._secret_forms = tuple(
             {form for s in self._secrets for form in (s, json.dumps(s, ensure_ascii=False)[1:-1])}
         )
-        self._secret_forms_bytes = tuple(form.encode() for form in self._secret_forms)
+        self._secret_forms_bytes = tuple(
+            sorted((form.encode() for form in self._secret_forms), key=len, reverse=True)
+        )  # longest first, so a secret that contains another is replaced whole
         self._fd: int | None = None
         self._closed = False
         self._manifest: dict[str, Any] = {}
@@ -85,7 +87,10 @@ class RunWriter:
         if self._fd is not None or self._closed:
             raise RuntimeError(f"run writer for {self._run_dir} was already opened")
         self._run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write(self._run_dir / FLOW_SNAPSHOT_NAME, bytes(flow_snapshot), fsync=self._durability == "power")
+        snapshot = bytes(flow_snapshot)
+        for form in self._secret_forms_bytes:  # a key typed into a node's settings stays out of the folder
+            snapshot = snapshot.replace(form, REDACTED.encode())
+        atomic_write(self._run_dir / FLOW_SNAPSHOT_NAME, snapshot, fsync=self._durability == "power")
         full: dict[str, Any] = {key: None for key in MANIFEST_FIELDS}
         full.update({"counts": {}, "usage": {}, "variables": {}})
         full.update(manifest)

@@ -3,6 +3,7 @@ And `--var` refuses unknown names and values of the wrong kind."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,25 @@ def test_env_api_key_is_in_no_file_and_no_output(
     runs = tmp_path / "runs"
     assert next(runs.glob("run_*/trace/spans.jsonl")).stat().st_size > 0
     assert _files_holding(runs, KEY) == []
+
+
+def test_a_key_typed_into_the_flow_stays_out_of_the_run_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot (flow.dad.json of the run) is the flow as it ran, with the run's secrets replaced."""
+    monkeypatch.setenv("DEMO_API_KEY", KEY)
+    flow = _write(
+        tmp_path,
+        {"id": "f", "kind": "flow", "nodes": {"a": {"type": "noop", "settings": {"value": f'x "{KEY}" y'}}}},
+    )
+    assert main(["run", str(flow), "--json"]) == 0
+    capsys.readouterr()
+    runs = tmp_path / "runs"
+    assert _files_holding(runs, KEY) == []
+    snapshot = json.loads(next(runs.glob("run_*/flow.dad.json")).read_text())
+    assert snapshot["root"]["nodes"]["a"]["settings"]["value"] == 'x "***" y'
+    manifest = json.loads(next(runs.glob("run_*/run.json")).read_text())
+    assert manifest["flow_sha256"] == hashlib.sha256(flow.read_bytes()).hexdigest()
 
 
 def test_credentials_json_key_is_redacted(
