@@ -133,3 +133,31 @@ async def test_cancelled_run_records_cancelled(tmp_path: Path) -> None:
     record = read_run(rc.run_dir)
     assert record.status == "cancelled"
     assert record.events[-1]["type"] == "run_completed"
+
+
+async def test_overlapping_isolated_blocks_do_not_undo_each_other(tmp_path: Path) -> None:
+    """Run A's block ends while run B's is open: B's change (an env var, the cwd) stays until B ends,
+    then the process is as it was before A started."""
+    cwd = os.getcwd()
+    assert "DAD_TEST_LEAK" not in os.environ
+    flow_a = _chain("a")
+    flow_a.nodes["a"].settings["seconds"] = 0.15
+    flow_b = FlowDefinition(id="f")
+    flow_b.node("change", type="artifact")  # sets DAD_TEST_LEAK and chdirs into its run folder
+    flow_b.node("wait", type="sleep", settings={"seconds": 0.6})
+
+    async def run_a() -> None:
+        await _run(flow_a, _rc(tmp_path / "a"))
+
+    async def run_b() -> Any:
+        await asyncio.sleep(0.02)  # A's block is open first: its snapshot is the one restored
+        return await _run(flow_b, _rc(tmp_path / "b"))
+
+    task_b = asyncio.create_task(run_b())
+    await run_a()
+    assert not task_b.done()
+    assert os.environ.get("DAD_TEST_LEAK") == "1", "A's end undid the change of B, still running"
+    assert os.getcwd() != cwd
+    result_b = await task_b
+    assert result_b.status is Status.COMPLETED
+    assert "DAD_TEST_LEAK" not in os.environ and os.getcwd() == cwd
