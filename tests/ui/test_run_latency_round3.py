@@ -316,3 +316,20 @@ def test_prepare_next_makes_one_piece_at_a_time(
     assert cache.code_uses(doc, component, window.registry, path) == []
     assert len(calls) == 1, "the scan at Run is the one made while idle"
     assert cache.take_state(component).flow is component
+
+
+def test_gc_policy_ends_a_while_after_the_last_run(
+    opened: tuple[MainWindow, Any, Any, Path], qloop: qasync.QEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    win, *_ = opened
+    before = gc.get_threshold()
+    monkeypatch.setattr(controller, "GC_RESTORE_MS", 300)
+    session = win.runs.start_run()
+    assert session is not None
+    helpers.pump(qloop, lambda: session.finished)
+    assert gc.get_freeze_count() > 0, "no full pass right at the end of the run"
+    assert win.runs.gc_policy.active == 1
+    helpers.pump(qloop, lambda: win.runs.gc_policy.active == 0)
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before

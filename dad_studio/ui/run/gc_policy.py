@@ -7,47 +7,42 @@ existed when the first run started are frozen (`gc.freeze()`: moved out of every
 collection walks them) and the generation-2 threshold is raised; young garbage is still collected by
 the cheap generation-0/1 passes. When the last run ends, everything is unfrozen and the thresholds
 restored, so cycles left from before the run are collected by the next full pass as usual.
+
+The collector is one per process, and the engine keeps full passes out of its runs the same way
+(engine.gc_policy): the studio counts its runs on the engine's process-wide policy, so the engine's
+own start and end of a run nest inside the studio's (an engine run ending no longer unfreezes what
+the studio froze, and the studio's end can wait a few seconds after the last run: controller.py).
+This class only remembers how many of the process policy's counts are the studio's, so that a
+window closing gives back exactly those.
 """
 
 from __future__ import annotations
 
-import gc
+from dad_studio.engine.gc_policy import RUN_GEN2_THRESHOLD, process_policy
+from dad_studio.engine.gc_policy import RunGcPolicy as ProcessGcPolicy
 
 __all__ = ["RUN_GEN2_THRESHOLD", "RunGcPolicy"]
 
-RUN_GEN2_THRESHOLD = 100
-"""Generation-1 collections between two generation-2 ones during runs (Python's default: 10)."""
-
 
 class RunGcPolicy:
-    """Counts the runs going on; the first start freezes, the last end restores."""
+    """The studio's runs counted on the process's policy; the first start freezes, the last end restores."""
 
-    def __init__(self) -> None:
+    def __init__(self, process: ProcessGcPolicy | None = None) -> None:
+        self.process = process if process is not None else process_policy()
         self.active = 0
-        self._saved: tuple[int, int, int] | None = None
+        """Runs (of this studio window) counted on the process policy and not yet ended."""
 
     def run_started(self) -> None:
         self.active += 1
-        if self.active > 1:
-            return
-        thresholds = gc.get_threshold()
-        self._saved = (thresholds[0], thresholds[1], thresholds[2])
-        gc.collect(1)  # the young objects of opening the flow, not a full pass
-        gc.freeze()
-        gc.set_threshold(self._saved[0], self._saved[1], max(self._saved[2], RUN_GEN2_THRESHOLD))
+        self.process.run_started()
 
     def run_ended(self) -> None:
         if self.active == 0:
             return
         self.active -= 1
-        if self.active:
-            return
-        gc.unfreeze()
-        if self._saved is not None:
-            gc.set_threshold(*self._saved)
-            self._saved = None
+        self.process.run_ended()
 
     def restore(self) -> None:
-        """Undo everything now (the window closes with runs still going)."""
-        self.active = 1
-        self.run_ended()
+        """Give back every count of this window now (the window closes with runs still going)."""
+        while self.active:
+            self.run_ended()
