@@ -333,3 +333,27 @@ def test_gc_policy_ends_a_while_after_the_last_run(
     assert win.runs.gc_policy.active == 1
     helpers.pump(qloop, lambda: win.runs.gc_policy.active == 0)
     assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
+
+
+def test_window_closing_while_a_run_catches_up_finishes_it_at_once(
+    opened: tuple[MainWindow, Any, Any, Path], qloop: qasync.QEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    win, *_ = opened
+    runs = win.runs
+    monkeypatch.setattr(controller, "CATCH_UP_LIMIT_S", 600.0)  # a wait for dropped slices would hang
+    monkeypatch.setattr(controller, "FOLD_SLICE_MS", 0.0)
+    original = runs._catch_up
+    seen: list[int] = []
+
+    async def close_then_catch_up(session: RunSession) -> None:
+        seen.append(len(session.pending) + len(runs._folded))
+        runs.shutdown()  # the window closes just as the stream ended: the slice queue is dropped
+        await original(session)
+
+    monkeypatch.setattr(runs, "_catch_up", close_then_catch_up)
+    session = runs.start_run()
+    assert session is not None
+    helpers.pump(qloop, lambda: session.finished)
+    assert seen, "the catch-up was reached"
+    assert not session.pending and not runs._folded, "_finished folded the rest at once"
+    assert runs.slices.pending == 0

@@ -93,6 +93,8 @@ class RunController(QtCore.QObject):
         self.snapshot_timer.timeout.connect(self._prepare_snapshot)
         self.snapshot_timer.start()
         self._last_finish = 0.0
+        self._closed = False
+        """Set by shutdown: a run ending afterwards is finished at once, not caught up in slices."""
         self.gc_policy = RunGcPolicy()
         """No full garbage collection pass while runs go on (gc_policy.py)."""
         self.context = ContextPanel(slices=self.slices)
@@ -312,6 +314,8 @@ class RunController(QtCore.QObject):
 
         The end state is the one `_finished` would make at once: it runs after this and completes
         whatever is left (nothing, unless CATCH_UP_LIMIT_S passed)."""
+        if self._closed:  # the slices were dropped with the window: _finished does it all
+            return
         limit = time.monotonic() + CATCH_UP_LIMIT_S
         if session.pending:
             self.fold_timer.start()  # folds in its turns (slices.py) until nothing is left
@@ -324,6 +328,8 @@ class RunController(QtCore.QObject):
                 self.overlay.apply_soon()  # the last folds' changes, without waiting CANVAS_MS
 
     def _views_busy(self, session: RunSession) -> bool:
+        if self._closed:
+            return False
         if session.pending or session in self._folded:
             return True
         return session is self.selected and bool(self.overlay.pending or self.context.busy)
@@ -510,6 +516,7 @@ class RunController(QtCore.QObject):
 
     def shutdown(self) -> None:
         """Stop runs, timers and forms (window closing); runs still going are cancelled."""
+        self._closed = True
         for session in self.active_sessions():
             self.stop(session)
         self.flush_timer.stop()
