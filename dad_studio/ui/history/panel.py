@@ -172,7 +172,9 @@ class HistoryPanel(QtWidgets.QWidget):
         self._load_settings()
 
         self.watcher = QtCore.QFileSystemWatcher(self)
-        self.watcher.directoryChanged.connect(lambda _p: self.debounce.start())
+        self._shut = False
+        """Set by `shutdown`: a watcher signal or a listing still queued then changes nothing."""
+        self.watcher.directoryChanged.connect(self._on_directory_changed)
         self.debounce = QtCore.QTimer(self)
         self.debounce.setSingleShot(True)
         self.debounce.setInterval(150)
@@ -218,10 +220,14 @@ class HistoryPanel(QtWidgets.QWidget):
         self.timer.start()
         self.catch_up.start()  # the folders may be ahead of the index: re-read them off the GUI thread
 
+    def _on_directory_changed(self, _path: str) -> None:
+        if not self._shut:
+            self.debounce.start()
+
     def refresh(self, *, background: bool = True) -> None:
         """Bring the list up to date with the folders (on the worker thread unless background=False)."""
         root = self.run_root
-        if root is None:
+        if root is None or self._shut:
             return
         if root.is_dir() and str(root) not in self.watcher.directories():
             self.watcher.addPath(str(root))  # the root was created by the first run
@@ -417,6 +423,7 @@ class HistoryPanel(QtWidgets.QWidget):
     # -- shutdown ----------------------------------------------------------------------------------
 
     def shutdown(self) -> None:
+        self._shut = True
         self.timer.stop()
         self.debounce.stop()
         self.catch_up.stop()
