@@ -127,7 +127,7 @@ def run_shots(out: Path) -> int:
 
     async def scenario() -> None:
         await asyncio.sleep(0.2)
-        win.runs._size_docks()
+        win.runs.size_docks()
         assert win.open_file(flow)
         win.canvas.view.fit()
         runs = win.runs

@@ -50,6 +50,7 @@ def add_docks(ctl: RunController) -> dict[str, QtWidgets.QDockWidget]:
 
     # widths only hold once the window has its size: applied on the first pass of the event loop
     QtCore.QTimer.singleShot(0, ctl, size_docks)
+    ctl.size_docks = size_docks  # again after a resize (tools/run_screenshots.py)
     return docks
 
 

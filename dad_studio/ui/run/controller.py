@@ -117,6 +117,8 @@ class RunController(QtCore.QObject):
         self.show_timer = self.slices.timer(self._show_folded)
         """Hands the folded changes to the views in a turn of their own (not on top of a fold)."""
         self.flush_timer.timeout.connect(self.fold_timer.start)
+        self.size_docks: Callable[[], None] = lambda: None
+        """Gives the bottom row of run docks its proportions (set by add_docks)."""
         self.docks = add_docks(self)
         self.actions, self.selector, self.summary, self.toolbar = add_actions(self)
         self.context.node_selected.connect(self.outcomes.show_path)
