@@ -64,13 +64,15 @@ class ContextPanel(RunPanel):
         super().__init__(parent)
         self.slices = slices if slices is not None else SliceQueue(self)
         self.tree = QtWidgets.QTreeWidget()
-        self.tree.setHeaderLabels(["Context", "Status", "Duration"])
+        self.tree.setHeaderLabels(["Context", "Status", "Time"])
         self.tree.setUniformRowHeights(True)
         self.tree.header().setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
         self.tree.header().setStretchLastSection(False)
-        self.tree.header().setMinimumSectionSize(60)
-        self.tree.setColumnWidth(1, 110)
-        self.tree.setColumnWidth(2, 70)
+        self.tree.header().setMinimumSectionSize(50)
+        # the names need the room: in the default dock width the element ids were cut to 2-3 letters
+        self.tree.setIndentation(12)
+        self.tree.setColumnWidth(1, 112)
+        self.tree.setColumnWidth(2, 50)
         self.scope = QtWidgets.QTreeWidget()
         self.scope.setHeaderLabels(["In scope", "Value"])
         self.scope.setColumnWidth(0, 170)
@@ -243,6 +245,7 @@ class ContextPanel(RunPanel):
 
     def _make(self, parent: QtWidgets.QTreeWidgetItem | None, node: ContextNode) -> QtWidgets.QTreeWidgetItem:
         item = QtWidgets.QTreeWidgetItem([node.label, "", ""])
+        item.setToolTip(0, node.path)  # the whole hierarchy path when the name is cut
         item.setData(0, PATH_ROLE, node.path)
         item.setData(0, KIND_ROLE, node.kind)
         if parent is not None:
