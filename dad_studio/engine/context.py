@@ -130,6 +130,7 @@ class Graph:
             self.incoming[edge.target].append(index)
         self.roots = [nid for nid in self.order if not self.incoming[nid]]
         self.handled = frozenset(e.source for e in self.edges if e.on in ("error", "always"))
+        """Elements whose failure is handled by an error / always edge (it does not fail the component)."""
         self.straight = {}
         """Element -> (edge, target) when its only outgoing edge is active whenever it completes (no port,
         `on` success or always) and is the target's only incoming edge: when it completes, the target is
@@ -139,7 +140,6 @@ class Graph:
                 edge = self.edges[out[0]]
                 if edge.port is None and edge.on != "error" and len(self.incoming[edge.target]) == 1:
                     self.straight[nid] = (out[0], edge.target)
-        """Elements whose failure is handled by an error / always edge (it does not fail the component)."""
 
     def downstream(self, start: str) -> set[str]:
         """Every element reachable from `start` by any edge (start excluded)."""

@@ -195,6 +195,11 @@ class EngineNodeContext:
             self._copies = ArtifactCopies(self.execution, self.hier_path)
         self._copies.record(Path(path), media_type)
 
+    @property
+    def has_artifacts(self) -> bool:
+        """Whether this attempt recorded files (the engine awaits `settle_artifacts` only then)."""
+        return self._copies is not None
+
     async def settle_artifacts(self) -> None:
         """Wait for the recorded files' copies and events (the engine calls it before the result)."""
         if self._copies is not None:

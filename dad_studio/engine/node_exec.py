@@ -24,7 +24,7 @@ from dad_studio.model.events import EventType
 from dad_studio.model.results import NodeError, NodeResult, Status
 from dad_studio.nodes.base import InputUnavailable, NodeFailure, NodeOutput
 
-__all__ = ["STATUS_TEXT", "node_record", "run_node"]
+__all__ = ["STATUS_TEXT", "run_node"]
 
 _COMPLETED = Status.COMPLETED
 _FAILED = Status.FAILED
@@ -57,25 +57,6 @@ STATUS_TEXT = {status: status.value for status in Status}
 """Status -> its plain text, for events (an enum's `.value` is a descriptor call on the hot path)."""
 
 
-def node_record(node_type: str, result: NodeResult) -> dict[str, Any]:
-    """The fields of `node_completed` / `node_loaded` for a result."""
-    error = result.error
-    usage = result.usage
-    return {
-        "node_type": node_type,
-        "status": STATUS_TEXT[result.status],
-        "input": result.input,
-        "output": result.output,
-        "outcome": result.outcome,
-        "error": error.model_dump() if error is not None else None,
-        "usage": usage.model_dump() if usage is not None else None,
-        "started_at": result.started_at,
-        "ended_at": result.ended_at,
-        "duration_ms": result.duration_ms,
-        "attempts": result.attempts,
-    }
-
-
 def _finish(
     execution: ExecutionContext,
     node_id: str,
@@ -103,6 +84,8 @@ def _finish(
     result = make_result(
         status, node_in, node_out, outcome, error, usage, started_at, ended_at, duration_ms, attempts
     )  # fmt: skip
+    if usage is not None:
+        run.usage = run.usage + usage
     execution.results[node_id] = result  # ExecutionContext.set_result, with the path already made
     run.results[path] = result
     run.statuses[path] = status
@@ -113,15 +96,12 @@ def _finish(
         "output": node_out,
         "outcome": outcome,
         "error": error.model_dump() if error is not None else None,
-        "usage": None,
+        "usage": usage.model_dump() if usage is not None else None,
         "started_at": started_at,
         "ended_at": ended_at,
         "duration_ms": duration_ms,
         "attempts": attempts,
-    }  # node_record(node_type, result), without reading the result back
-    if usage is not None:
-        run.usage = run.usage + usage
-        fields["usage"] = usage.model_dump()
+    }  # the fields of node_completed (RUNS.md), from the values the result was made of
     if node_type == "ai_model" and isinstance(outcome, dict) and outcome.get("model"):
         fields["model"] = outcome["model"]  # dad.model on the span, per-model token and cost metrics
     bus.emit(_NODE_COMPLETED, path, fields, ended_at)
@@ -193,13 +173,14 @@ async def run_node(execution: ExecutionContext, node_id: str, node: NodeDefiniti
         try:
             if timeout_s is None:
                 output = await executor.execute(ctx, settings)
-                if ctx._copies is not None:  # files recorded: their copies and events come first
+                if ctx.has_artifacts:  # files recorded: their copies and events come first
                     await ctx.settle_artifacts()
             else:
                 async with asyncio.timeout(timeout_s):
                     output = await executor.execute(ctx, settings)
-                    await ctx.settle_artifacts()
-            if output.__class__ is not NodeOutput and not isinstance(output, NodeOutput):
+                    if ctx.has_artifacts:
+                        await ctx.settle_artifacts()
+            if not isinstance(output, NodeOutput):
                 raise TypeError(f"executor of {type_id!r} returned {type(output).__name__}, not NodeOutput")
         except asyncio.CancelledError:
             ctx.cancel_artifacts()

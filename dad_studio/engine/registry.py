@@ -61,20 +61,13 @@ class ExecutorRegistry:
     def prepare(self, node: NodeDefinition) -> PreparedNode:
         """The node's type, validated settings and executor; raises NodeFailure (not cached) when
         any of them is wrong, so every execution of a bad node fails with the same message."""
-        key = id(node)
-        prepared = self._prepared.get(key)
+        prepared = self._prepared.get(id(node))
         if prepared is not None and prepared.node is node:
             return prepared
-        type_id = node.type
-        node_type = self.node_types.get(type_id)
-        if node_type is None:
-            node_type = self.node_type(type_id)  # raises, naming the known types
+        node_type = self.node_type(node.type)
         settings = self.settings(node, node_type)
-        executor = self._executors.get(type_id)
-        if executor is None:
-            executor = self.executor(node_type)
-        prepared = PreparedNode(node, node_type, settings, executor)
-        self._prepared[key] = prepared
+        prepared = PreparedNode(node, node_type, settings, self.executor(node_type))
+        self._prepared[id(node)] = prepared
         return prepared
 
     def node_type(self, type_id: str) -> NodeType:
@@ -107,8 +100,7 @@ class ExecutorRegistry:
         cached = self._settings.get(id(node))
         if cached is not None and cached[0] is node:
             return cached[1]
-        raw = node.settings
-        key = (node_type.id, b"") if not raw else _content_key(node_type.id, raw)
+        key = _content_key(node_type.id, node.settings)
         settings = self._by_content.get(key) if key is not None else None
         if settings is None:
             try:

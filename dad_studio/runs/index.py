@@ -470,30 +470,24 @@ def _stamp(run_dir: Path) -> Stamp | None:
 
 
 def _node_rows(run_id: str, results: dict[str, dict[str, Any]]) -> list[tuple[Any, ...]]:
-    """The node_results rows of a run: one tuple per element, the helpers below inlined (a 1,000-node
-    run's rows are built at the end of every run)."""
+    """The node_results rows of a run, one tuple per element."""
     rows = []
     for path, result in results.items():
-        get = result.get
-        duration = get("duration_ms")
-        usage = get("usage")
-        tokens = cost = None
-        if isinstance(usage, dict):
-            tokens = usage.get("total_tokens")
-            cost = usage.get("cost")
-        error = get("error")
+        usage = result.get("usage")
+        if not isinstance(usage, dict):
+            usage = {}
         rows.append(
             (
                 run_id,
                 path,
-                get("node_type"),
-                get("status"),
-                get("started_at"),
-                get("ended_at"),
-                duration if duration.__class__ is float or duration.__class__ is int else _number(duration),
-                _number(tokens) if tokens is not None else None,
-                _number(cost) if cost is not None else None,
-                _error_message(error) if error is not None else None,
+                result.get("node_type"),
+                result.get("status"),
+                result.get("started_at"),
+                result.get("ended_at"),
+                _number(result.get("duration_ms")),
+                _number(usage.get("total_tokens")),
+                _number(usage.get("cost")),
+                _error_message(result.get("error")),
             )
         )
     return rows

@@ -34,6 +34,7 @@ MIN_ENV_SECRET_LENGTH = 8
 the records and hide nothing worth hiding."""
 
 _PLAIN = (int, float, bool, type(None))
+_REDACTED_BYTES = REDACTED.encode()
 
 
 def env_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
@@ -77,8 +78,10 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = (), secret_names: Iterable[str] = ()) -> None:
         self.secrets: tuple[str, ...] = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
         self.secret_names: frozenset[str] = frozenset(secret_names)
-        # Each secret as its bytes appear in compact JSON (escaped quotes, backslashes, control characters).
-        self._forms = tuple({json.dumps(s, ensure_ascii=False)[1:-1].encode() for s in self.secrets})
+        # Each secret as its bytes appear in compact JSON (escaped quotes, backslashes, control characters),
+        # longest first, so a secret that contains another is replaced whole.
+        forms = {json.dumps(s, ensure_ascii=False)[1:-1].encode() for s in self.secrets}
+        self._forms = tuple(sorted(forms, key=len, reverse=True))
 
     def __bool__(self) -> bool:
         return bool(self.secrets or self.secret_names)
@@ -94,26 +97,47 @@ class Redactor:
                 text = text.replace(secret, REDACTED)
         return text
 
+    def hide_variables(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """`fields` with the secret variables of its `variables` mapping replaced by name (a copy when
+        one is there, else the same dict)."""
+        if self.secret_names:
+            variables = fields.get("variables")
+            if isinstance(variables, dict) and not self.secret_names.isdisjoint(variables):
+                hidden = {k: (REDACTED if k in self.secret_names else v) for k, v in variables.items()}
+                return {**fields, "variables": hidden}
+        return fields
+
     def event(self, event: dict[str, Any]) -> dict[str, Any]:
         """The event as every consumer may see it: the same dict when it holds no secret (the hot
         path: a walk over its strings, no copy), else a scrubbed copy."""
-        if self.secret_names:
-            variables = event.get("variables")
-            if isinstance(variables, dict) and not self.secret_names.isdisjoint(variables):
-                hidden = {k: (REDACTED if k in self.secret_names else v) for k, v in variables.items()}
-                event = {**event, "variables": hidden}
+        event = self.hide_variables(event)
         if self.secrets and self._contains(event):
             scrubbed: dict[str, Any] = _scrub(event, self.secrets)
             return scrubbed
         return event
+
+    def in_json(self, data: bytes) -> bool:
+        """Whether a secret occurs in JSON text (as its JSON-escaped form)."""
+        return any(form in data for form in self._forms)
+
+    def json_bytes(self, data: bytes) -> bytes:
+        """JSON text with every secret replaced inside its strings (the text stays valid JSON)."""
+        for form in self._forms:
+            data = data.replace(form, _REDACTED_BYTES)
+        return data
+
+    def raw_bytes(self, data: bytes) -> bytes:
+        """Any bytes (a blob) with every secret's UTF-8 bytes replaced."""
+        for secret in self.secrets:
+            data = data.replace(secret.encode(), _REDACTED_BYTES)
+        return data
 
     def _contains(self, value: Any) -> bool:
         """Whether a secret occurs in `value` as the run writer would write it: one orjson dump and a
         byte search per secret (~1 µs for an event; a walk over its strings in Python costs ~20)."""
         if isinstance(value, str):
             return any(secret in value for secret in self.secrets)
-        data = dumps_bytes(value)
-        return any(form in data for form in self._forms)
+        return self.in_json(dumps_bytes(value))
 
 
 class RedactingLoggerAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]

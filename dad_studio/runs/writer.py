@@ -23,13 +23,13 @@ from dad_studio.runs.common import (
     FLOW_SNAPSHOT_NAME,
     MANIFEST_FIELDS,
     MANIFEST_NAME,
-    REDACTED,
     atomic_write,
     dumps_bytes,
     dumps_line,
     process_identity,
     utc_timestamp,
 )
+from dad_studio.runs.redact import Redactor, scrub
 
 Durability = Literal["process", "power"]
 
@@ -52,15 +52,7 @@ class RunWriter:
             raise ValueError(f"durability must be 'process' or 'power', not {durability!r}")
         self._run_dir = Path(run_dir)
         self._durability: Durability = durability
-        self._secret_names = frozenset(secret_names)
-        self._secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
-        # The same secret as it appears inside a JSON string (quotes, backslashes, control characters).
-        self._secret_forms = tuple(
-            {form for s in self._secrets for form in (s, json.dumps(s, ensure_ascii=False)[1:-1])}
-        )
-        self._secret_forms_bytes = tuple(
-            sorted((form.encode() for form in self._secret_forms), key=len, reverse=True)
-        )  # longest first, so a secret that contains another is replaced whole
+        self._redactor = Redactor(secrets, secret_names)
         self._fd: int | None = None
         self._closed = False
         self._manifest: dict[str, Any] = {}
@@ -87,9 +79,8 @@ class RunWriter:
         if self._fd is not None or self._closed:
             raise RuntimeError(f"run writer for {self._run_dir} was already opened")
         self._run_dir.mkdir(parents=True, exist_ok=True)
-        snapshot = bytes(flow_snapshot)
-        for form in self._secret_forms_bytes:  # a key typed into a node's settings stays out of the folder
-            snapshot = snapshot.replace(form, REDACTED.encode())
+        # a key typed into a node's settings stays out of the folder
+        snapshot = self._redactor.json_bytes(bytes(flow_snapshot))
         atomic_write(self._run_dir / FLOW_SNAPSHOT_NAME, snapshot, fsync=self._durability == "power")
         full: dict[str, Any] = {key: None for key in MANIFEST_FIELDS}
         full.update({"counts": {}, "usage": {}, "variables": {}})
@@ -123,11 +114,12 @@ class RunWriter:
         fd = self._fd
         if fd is None:
             raise RuntimeError("RunWriter.append before open() or after close()")
-        if self._secret_names and event.get("type") == "run_started":
-            event = self._redact_variables(event)
+        redactor = self._redactor
+        if redactor.secret_names and event.get("type") == "run_started":
+            event = redactor.hide_variables(event)
         data = dumps_line(event)
-        if self._secret_forms and any(form in data for form in self._secret_forms_bytes):
-            event = self._scrub(event)
+        if redactor.secrets and redactor.in_json(data):
+            event = scrub(event, redactor.secrets)
             data = dumps_line(event)
         if len(data) > BLOB_THRESHOLD:  # the line without its newline is >= the threshold
             event = self._externalize(event)
@@ -159,7 +151,7 @@ class RunWriter:
 
     def write_blob(self, data: bytes) -> dict[str, Any]:
         """Store bytes under blobs/<sha256> (once per content) and return the reference."""
-        return self._store_blob(self._scrub_bytes(bytes(data)))
+        return self._store_blob(self._redactor.raw_bytes(bytes(data)))
 
     def _store_blob(self, data: bytes) -> dict[str, Any]:
         sha = hashlib.sha256(data).hexdigest()
@@ -216,28 +208,9 @@ class RunWriter:
     # -- secrets --------------------------------------------------------------------------------
 
     def _redact(self, fields: dict[str, Any]) -> dict[str, Any]:
-        if self._secret_names and isinstance(fields.get("variables"), dict):
-            fields = self._redact_variables(fields)
-        if self._secret_forms:
-            fields = self._scrub(fields)
-        return fields
-
-    def _redact_variables(self, fields: dict[str, Any]) -> dict[str, Any]:
-        variables = fields.get("variables")
-        if not isinstance(variables, dict) or not self._secret_names.intersection(variables):
-            return fields
-        redacted = {k: (REDACTED if k in self._secret_names else v) for k, v in variables.items()}
-        return {**fields, "variables": redacted}
-
-    def _scrub(self, value: Any) -> Any:
-        from dad_studio.runs.redact import scrub
-
-        return scrub(value, self._secrets)
-
-    def _scrub_bytes(self, data: bytes) -> bytes:
-        for secret in self._secrets:
-            data = data.replace(secret.encode(), REDACTED.encode())
-        return data
+        redactor = self._redactor
+        fields = redactor.hide_variables(fields)
+        return scrub(fields, redactor.secrets) if redactor.secrets else fields
 
 
 def _fsync_dir(folder: Path) -> None:
