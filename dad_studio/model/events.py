@@ -29,6 +29,20 @@ class EventType(StrEnum):
     RUN_COMPLETED = "run_completed"
 
 
+_RESULT_FIELDS = (
+    "node_type",
+    "status",
+    "input",
+    "output",
+    "outcome",
+    "error",
+    "usage",
+    "started_at",
+    "ended_at",
+    "duration_ms",
+)
+"""The fields of node_completed and node_loaded (RUNS.md)."""
+
 EVENT_TYPES: dict[str, tuple[str, ...]] = {
     EventType.RUN_STARTED: (
         "run_id",
@@ -43,30 +57,8 @@ EVENT_TYPES: dict[str, tuple[str, ...]] = {
     EventType.NODE_INPUT_REQUIRED: ("node_type", "request"),
     EventType.NODE_INPUT_RECEIVED: ("input", "source"),
     EventType.NODE_OUTPUT_DELTA: ("text",),
-    EventType.NODE_COMPLETED: (
-        "node_type",
-        "status",
-        "input",
-        "output",
-        "outcome",
-        "error",
-        "usage",
-        "started_at",
-        "ended_at",
-        "duration_ms",
-    ),
-    EventType.NODE_LOADED: (
-        "node_type",
-        "status",
-        "input",
-        "output",
-        "outcome",
-        "error",
-        "usage",
-        "started_at",
-        "ended_at",
-        "duration_ms",
-    ),
+    EventType.NODE_COMPLETED: _RESULT_FIELDS,
+    EventType.NODE_LOADED: _RESULT_FIELDS,  # the same fields, copied from previous_run_id
     EventType.NODE_SKIPPED: ("reason",),
     EventType.ARTIFACT_WRITTEN: ("artifact", "size", "media_type"),
     EventType.LOG: ("level", "message"),

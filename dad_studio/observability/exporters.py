@@ -203,9 +203,24 @@ class _Deferred(Protocol):
 
 
 class _DrainOnClose:
-    """shutdown / force_flush of the buffered processors: export what is pending, then close."""
+    """The buffered processors' common part: their queue settings, and shutdown / force_flush that
+    export what is pending, then close."""
 
-    _exporters: Sequence[BatchExporter[Any]]
+    def __init__(
+        self,
+        exporters: Sequence[BatchExporter[Any]],
+        on_error: Callable[[str, BaseException], None],
+        *,
+        max_pending: int = 8192,
+        batch_size: int = 2048,
+    ) -> None:
+        self._exporters = list(exporters)
+        self._on_error = on_error
+        self._max_pending = max_pending
+        self._batch_size = batch_size
+        self._export_lock = threading.Lock()
+        self.wake: Callable[[], None] = lambda: None
+        """Called when the queue passes `max_pending`, to export early and bound memory."""
 
     def export_pending(self) -> None:
         raise NotImplementedError
@@ -235,13 +250,8 @@ class BufferedSpanProcessor(_DrainOnClose, SpanProcessor):
         max_pending: int = 8192,
         batch_size: int = 2048,
     ) -> None:
-        self._exporters = list(exporters)
-        self._on_error = on_error
+        super().__init__(exporters, on_error, max_pending=max_pending, batch_size=batch_size)
         self._pending: deque[ReadableSpan | _Deferred | str] = deque()
-        self._max_pending = max_pending
-        self._batch_size = batch_size
-        self._export_lock = threading.Lock()
-        self.wake: Callable[[], None] = lambda: None
         self.builder: Any = None
         """The SpanBuilder whose spans come already rendered as text (span_json.TextSpanBuilder), if any."""
 
@@ -308,13 +318,8 @@ class BufferedLogProcessor(_DrainOnClose, LogRecordProcessor):
         max_pending: int = 8192,
         batch_size: int = 2048,
     ) -> None:
-        self._exporters = list(exporters)
-        self._on_error = on_error
+        super().__init__(exporters, on_error, max_pending=max_pending, batch_size=batch_size)
         self._pending: deque[ReadableLogRecord] = deque()
-        self._max_pending = max_pending
-        self._batch_size = batch_size
-        self._export_lock = threading.Lock()
-        self.wake: Callable[[], None] = lambda: None
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         resource = log_record.resource if log_record.resource is not None else Resource.get_empty()

@@ -172,12 +172,6 @@ class Overview:
             if shiboken6.isValid(self.scene):  # type: ignore[no-untyped-call]
                 self._repaint()
 
-    def restyle(self) -> None:
-        """Every colour may have changed (theme switch)."""
-        self._dirty_nodes.update(self._node_key)
-        self._dirty_edges.update(self._edge_base)
-        self._repaint()
-
     # -- grouping -------------------------------------------------------------------------------------
 
     def sync(self) -> None:
