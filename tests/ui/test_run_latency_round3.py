@@ -5,7 +5,9 @@ path must end in the state its direct path gives; budgets are driven by fake clo
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from dad_studio.ui.main_window import MainWindow
 from dad_studio.ui.run import canvas_status, context_panel, controller, snapshot
 from dad_studio.ui.run.context_panel import ContextPanel
 from dad_studio.ui.run.session import RunSession
-from dad_studio.ui.run.slices import SliceQueue
+from dad_studio.ui.run.slices import MAX_REST_MS, SliceQueue
 from dad_studio.ui.run.snapshot import SnapshotCache
 
 _spec = importlib.util.spec_from_file_location(
@@ -92,6 +94,47 @@ def test_slice_queue_stop_drops_everything(qloop: qasync.QEventLoop) -> None:
     assert queue.pending == 0 and not queue._pass.isActive()
     helpers.pump(qloop, lambda: True)
     assert ran == []
+    queue.deleteLater()
+
+
+def test_paced_slice_queue_rests_in_proportion_to_each_slice(qloop: qasync.QEventLoop) -> None:
+    queue = SliceQueue()
+    starts: list[float] = []
+    left = [3]
+
+    def slow() -> None:  # a slice of ~20 ms that wants two more turns
+        starts.append(time.perf_counter())
+        time.sleep(0.02)
+        left[0] -= 1
+        if left[0]:
+            timer.start()
+
+    timer = queue.timer(slow)
+    with pytest.raises(ValueError, match="share"):
+        queue.pace(0.0)
+    queue.pace(0.5)  # the slices may take half the time: a 20 ms slice, then 20 ms for the rest
+    assert queue.paced
+    timer.start()
+    helpers.pump(qloop, lambda: not left[0])
+    assert len(starts) == 3
+    for a, b in itertools.pairwise(starts):
+        assert b - a >= 0.038, f"the next slice came {1000 * (b - a):.0f} ms after the last began"
+
+    # no pacing: the next turn comes without a rest, even right after a long slice
+    queue.pace(None)
+    assert not queue.paced
+    ran: list[float] = []
+    queue.timer(lambda: ran.append(time.perf_counter())).start()
+    assert queue._pass.interval() == 0
+    helpers.pump(qloop, lambda: bool(ran))
+    # a paced queue's rest never passes MAX_REST_MS, however long the slice
+    queue.pace(0.01)
+    queue.timer(lambda: time.sleep(0.01)).start()
+    queue.run_next()
+    queue.timer(lambda: None).start()
+    assert 0 < queue._pass.interval() <= MAX_REST_MS
+    queue.stop()
+    assert not queue.paced, "stop (the window closing) ends the pacing too"
     queue.deleteLater()
 
 
@@ -216,6 +259,41 @@ def test_studio_run_with_zero_budgets_ends_like_the_direct_views(
     rows = panel.rows()
     assert live_rows == rows
     panel.deleteLater()
+
+
+def test_views_are_paced_while_the_stream_is_open_and_catch_up_at_full_speed(
+    opened: tuple[MainWindow, Any, Any, Path], qloop: qasync.QEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    win, *_ = opened
+    runs = win.runs
+    overview = win.canvas.scene.overview
+    seen: list[tuple[str, bool, int]] = []
+    real_pace = runs.slices.pace
+
+    def pace(share: float | None) -> None:
+        real_pace(share)
+        seen.append(("pace", runs.slices.paced, overview.repaint_min_ms))
+
+    monkeypatch.setattr(runs.slices, "pace", pace)
+    real_catch_up = runs._catch_up
+
+    async def catch_up(session: RunSession) -> None:
+        seen.append(("catch up", runs.slices.paced, overview.repaint_min_ms))
+        await real_catch_up(session)
+
+    monkeypatch.setattr(runs, "_catch_up", catch_up)
+    session = runs.start_run()
+    assert session is not None
+    helpers.pump(qloop, lambda: session.run_task is not None or session.finished)
+    assert session.finished or (runs.slices.paced and overview.repaint_min_ms == canvas_status.LIVE_REPAINT_MS)
+    helpers.pump(qloop, lambda: session.finished)
+    assert session.status == "completed"
+    assert seen[0] == ("pace", True, overview_module.REPAINT_MIN_MS)  # the overlay follows right after
+    assert seen[1:] == [
+        ("pace", False, canvas_status.LIVE_REPAINT_MS),
+        ("catch up", False, overview_module.REPAINT_MIN_MS),
+    ], "the stream's end un-paces the views before they catch up"
+    assert not session.pending and runs.overlay.pending == 0 and not runs.context.busy
 
 
 # -- the far-zoom overview ------------------------------------------------------------------------------

@@ -91,7 +91,9 @@ class Overview:
         self._removed_edges: set[EdgeItem] = set()
         self._repaint_asked = False
         self._last_paint = 0.0
-        """time.monotonic() of the last paint (REPAINT_MIN_MS apart)."""
+        """time.monotonic() of the last paint (`repaint_min_ms` apart)."""
+        self.repaint_min_ms = REPAINT_MIN_MS
+        """Raised while a run streams (the run overlay's set_live): its engine shares the thread."""
         self._repaint_timer = QtCore.QTimer(scene)
         self._repaint_timer.setSingleShot(True)
         self._repaint_timer.timeout.connect(self._repaint_now)
@@ -127,7 +129,7 @@ class Overview:
         region (it draws every group, clipped), so one request per paint is all that is needed."""
         if self.active and not self.quiet and not self._repaint_asked:
             self._repaint_asked = True
-            wait_ms = REPAINT_MIN_MS - (time.monotonic() - self._last_paint) * 1000
+            wait_ms = self.repaint_min_ms - (time.monotonic() - self._last_paint) * 1000
             if wait_ms > 1:
                 self._repaint_timer.start(int(wait_ms))
             else:

@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtWidgets
 
 from dad_studio.runs.state import NodeView, edge_state
 from dad_studio.ui.canvas.items import EdgeItem, NodeItem
+from dad_studio.ui.canvas.overview import REPAINT_MIN_MS
 from dad_studio.ui.canvas.widget import CanvasWidget
 from dad_studio.ui.run.session import RunSession, format_duration
 from dad_studio.ui.run.slices import SliceQueue
@@ -21,6 +22,8 @@ ANIMATION_MS = 90
 CACHED = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
 FAR_ZOOM = 0.35
 """Below this zoom a node is drawn as a plain box (items.NodeItem.paint)."""
+LIVE_REPAINT_MS = 250
+"""The far-zoom overview's least time between repaints while a run streams (overview.REPAINT_MIN_MS otherwise)."""
 CANVAS_MS = 120
 """Item updates are applied at most this often: a fit-all repaint of a big flow costs tens of ms."""
 SLICE_MS = 4.0
@@ -127,6 +130,11 @@ class CanvasRunOverlay(QtCore.QObject):
         else:
             # the canvas's own policy comes back at the next zoom, which repaints everything anyway
             self._restore_cache = True
+
+    def set_streaming(self, streaming: bool) -> None:
+        """While an engine streams on this thread, the far-zoom overview repaints less often
+        (LIVE_REPAINT_MS): each repaint of a 1,000-node overview is ~6-10 ms the run waits for."""
+        self.canvas.scene.overview.repaint_min_ms = LIVE_REPAINT_MS if streaming else REPAINT_MIN_MS
 
     def _on_zoom(self) -> None:
         if not self._restore_cache:

@@ -60,6 +60,9 @@ whatever is left is done at once."""
 GC_RESTORE_MS = 3000
 """The garbage collector's run policy ends this long after the last run (a full pass right at the
 end of a run would be the longest stall of its last frames; a run started meanwhile keeps it on)."""
+RUN_VIEW_SHARE = 0.3
+"""While an engine streams, the sliced view updates take at most this share of the GUI thread
+(SliceQueue.pace): the run goes on at close to its headless speed and the views catch up at its end."""
 SNAPSHOT_QUIET_S = 0.1
 """After a run ends, the next run's snapshot waits this long (the end-of-run updates go first)."""
 
@@ -85,6 +88,8 @@ class RunController(QtCore.QObject):
         """The open trust prompt, if a Run waits for one (trust_prompt.py)."""
         self.slices = SliceQueue(self)
         """Every sliced update of the run views, one slice per pass of the loop (slices.py)."""
+        self._streaming = 0
+        """Runs whose engine stream is open: the slices are paced meanwhile (RUN_VIEW_SHARE)."""
         self.overlay = CanvasRunOverlay(win.canvas, slices=self.slices)
         self.snapshots = SnapshotCache()
         """The run snapshot of the open document, made while the studio idles (snapshot.py)."""
@@ -289,6 +294,9 @@ class RunController(QtCore.QObject):
 
     async def _execute(self, session: RunSession, runner: FlowRunner) -> None:
         t0 = time.perf_counter()
+        self._streaming += 1
+        self.slices.pace(RUN_VIEW_SHARE)
+        self.overlay.set_streaming(True)
         try:
             async with runner.iter() as run:
                 session.run_task = run.task
@@ -304,6 +312,10 @@ class RunController(QtCore.QObject):
         finally:
             session.result = runner.result
             session.wall_s = time.perf_counter() - t0
+            self._streaming -= 1
+            if not self._streaming:  # catch up at full speed
+                self.slices.pace(None)
+                self.overlay.set_streaming(False)
             try:
                 await self._catch_up(session)
             finally:  # a cancel while catching up (window closing): _finished does the rest at once
