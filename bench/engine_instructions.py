@@ -2,7 +2,7 @@
 """Instructions per node of a 1,000-node no-op chain, counted by valgrind: a figure the shared machine's
 load does not move, for comparing two versions of the engine.
 
-    python bench/engine_instructions.py                      # this checkout, records off and on
+    python bench/engine_instructions.py                      # this checkout: records off, on, on + telemetry
     python bench/engine_instructions.py --src /tmp/old       # another checkout (git worktree add /tmp/old REV)
 
 Per variant, two processes run under `valgrind --tool=cachegrind --cache-sim=no` with PYTHONHASHSEED=0:
@@ -27,7 +27,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve()
 
 
-def child(n: int, records: bool, run: bool) -> None:
+VARIANTS = {"off": (False, False), "on": (True, False), "telemetry": (True, True)}
+"""Variant name -> (records, telemetry)."""
+
+
+def child(n: int, variant: str, run: bool) -> None:
+    records, telemetry = VARIANTS[variant]
     from dad_studio.engine import FlowRunner, RunContext
     from dad_studio.model import FlowDefinition
 
@@ -41,7 +46,7 @@ def child(n: int, records: bool, run: bool) -> None:
             root_component_id="bench",
             project_root=work,
             records=records,
-            observability_settings={"enabled": False},
+            observability_settings=None if telemetry else {"enabled": False},
         )
         rc.setup_run()
         runner = FlowRunner(flow, rc)
@@ -57,10 +62,10 @@ def child(n: int, records: bool, run: bool) -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
-def count(src: Path, n: int, records: bool, run: bool) -> int:
+def count(src: Path, n: int, variant: str, run: bool) -> int:
     env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(src)}
     cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"]
-    cmd += [sys.executable, str(HERE), "--child", str(n), "on" if records else "off", "run" if run else "build"]
+    cmd += [sys.executable, str(HERE), "--child", str(n), variant, "run" if run else "build"]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stderr
     match = re.search(r"I\s+refs:\s+([\d,]+)", out)
     if match is None:
@@ -72,20 +77,27 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--src", type=Path, default=HERE.parent.parent, help="checkout whose dad_studio is measured")
     ap.add_argument("--n", type=int, default=1000)
-    ap.add_argument("--child", nargs=3, metavar=("N", "RECORDS", "MODE"), help=argparse.SUPPRESS)
+    ap.add_argument("--variant", action="append", choices=sorted(VARIANTS), help="default: all three")
+    ap.add_argument("--child", nargs=3, metavar=("N", "VARIANT", "MODE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        n, records, mode = args.child
-        child(int(n), records == "on", mode == "run")
+        n, variant, mode = args.child
+        child(int(n), variant, mode == "run")
         return 0
     if shutil.which("valgrind") is None:
         print("valgrind is not installed: apt install valgrind", file=sys.stderr)
         return 2
     print(f"# {args.src}: chain of {args.n} no-op nodes, user-space instructions per node (run - build)")
-    for records in (False, True):
-        ran = count(args.src, args.n, records, True)
-        built = count(args.src, args.n, records, False)
-        print(f"records={'on ' if records else 'off'}  {(ran - built) / args.n:,.0f} instructions/node")
+    per_node: dict[str, float] = {}
+    for variant in args.variant or list(VARIANTS):
+        ran = count(args.src, args.n, variant, True)
+        built = count(args.src, args.n, variant, False)
+        per_node[variant] = (ran - built) / args.n
+        label = {"off": "records=off", "on": "records=on", "telemetry": "records=on+telemetry"}[variant]
+        print(f"{label:<22} {per_node[variant]:>9,.0f} instructions/node")
+    if "on" in per_node and "telemetry" in per_node:
+        added = per_node["telemetry"] - per_node["on"]
+        print(f"telemetry adds         {added:>9,.0f} instructions/node ({added / per_node['on']:.0%} of records=on)")
     return 0
 
 
