@@ -264,7 +264,14 @@ def main() -> int:
             if row is None:
                 print(f"| dad-studio | records={records}/telemetry={telemetry} | {shape} | {n} | {why} |||||||")
                 continue
-            print(_row(row, shape, n, _target(row, shape, n)))
+            target = _target(row, shape, n)
+            off = chain1000.get("records=on/telemetry=off")
+            if shape == "chain" and n == 1000 and row["variant"].endswith("telemetry=on") and off is not None:
+                added = row["per_node_us"] - off["per_node_us"]
+                added_cpu = (row["run_cpu_s"] - off["run_cpu_s"]) / max(row.get("nodes", n), 1) * 1e6
+                verdict = "met" if added <= 25 else "NOT met"
+                target = f"tracing adds {added:.0f} µs/node wall ({added_cpu:.0f} CPU): <= 25 {verdict}"
+            print(_row(row, shape, n, target))
             if shape == "chain" and n == 1000:
                 chain1000[row["variant"]] = row
         if args.no_peers:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
+from itertools import repeat
 from pathlib import Path
 from typing import IO, Any, Generic, Protocol, TypeVar
 
@@ -264,18 +265,16 @@ class BufferedSpanProcessor(_DrainOnClose, SpanProcessor):
 
     def export_pending(self) -> None:
         with self._export_lock:
-            while self._pending:
-                sdk_spans: list[ReadableSpan] = []
-                deferred: list[Any] = []
-                try:
-                    while len(sdk_spans) + len(deferred) < self._batch_size:
-                        item = self._pending.popleft()
-                        if isinstance(item, ReadableSpan):
-                            sdk_spans.append(item)
-                        else:
-                            deferred.append(item)
-                except IndexError:
-                    pass
+            pending = self._pending
+            popleft = pending.popleft
+            while pending:
+                # only this (locked) method takes items: at least len(pending) are there
+                items = [popleft() for _ in range(min(len(pending), self._batch_size))]
+                if any(map(isinstance, items, repeat(ReadableSpan))):
+                    sdk_spans = [item for item in items if isinstance(item, ReadableSpan)]
+                    deferred = [item for item in items if not isinstance(item, ReadableSpan)]
+                else:  # the common case: spans rendered as text, or ones made readable on demand
+                    sdk_spans, deferred = [], items
                 self._export(sdk_spans, deferred)
 
     def _export(self, sdk_spans: list[ReadableSpan], deferred: list[Any]) -> None:

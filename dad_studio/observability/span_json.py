@@ -70,7 +70,7 @@ _MAX_CACHED = 4096
 
 
 class _Renderer:
-    """Renders spans of one builder; remembers the text of repeated attribute pairs and paths."""
+    """Renders spans of one builder; remembers the text of repeated attribute pairs."""
 
     def __init__(self, builder: SpanBuilder) -> None:
         shared: _Encoded | None = builder.encoded
@@ -78,7 +78,6 @@ class _Renderer:
             shared = builder.encoded = _Encoded(builder)
         self.shared = shared
         self.pairs: dict[tuple[str, type, Any], str] = {}
-        self.paths: dict[str, str] = {}
 
     def pair(self, key: str, value: Any) -> str:
         """`_pair(key, value)`, from the cache when seen before (floats are not cached: mostly unique)."""
@@ -96,13 +95,10 @@ class _Renderer:
             pair = self.pairs[cache_key] = _pair(key, value)
         return pair
 
-    def path(self, path: str) -> str:
-        text = self.paths.get(path)
-        if text is None:
-            if len(self.paths) >= _MAX_CACHED:
-                self.paths.clear()
-            text = self.paths[path] = _pair("dad.hier_path", path)
-        return text
+    @staticmethod
+    def path(path: str) -> str:
+        """The `dad.hier_path` pair (not cached: a path is mostly one element's own)."""
+        return '{"key":"dad.hier_path","value":{"stringValue":' + encode_basestring(path) + "}}"
 
     def span(self, span: FinishedSpan) -> str:
         kind = _KINDS.get(span.kind) or _pair("dad.span_kind", span.kind)
@@ -164,7 +160,7 @@ class _Renderer:
 def otlp_json_line(spans: Sequence[FinishedSpan | str], builder: SpanBuilder | None = None) -> str:
     """One JSONL line (with its newline) holding `spans`, all from one SpanBuilder; "" for none.
 
-    A str item is a span a TextSpanBuilder already rendered; `builder` is needed when every item is."""
+    A str item is a span (or a node's two spans, joined by a comma) a TextSpanBuilder already rendered; `builder` is needed when every item is."""
     if not spans:
         return ""
     if builder is None:
@@ -180,7 +176,12 @@ class TextSpanBuilder(SpanBuilder):
     spans go only to its file): the span object is dropped as it ends, and a node's result goes from
     its event straight into the text of the node and attempt spans (the common case: no error, no
     span events), without filling the attribute dicts first. The text equals what
-    `otlp_json_line` writes for SpanBuilder's spans (a test feeds both the same streams)."""
+    `otlp_json_line` writes for SpanBuilder's spans (a test feeds both the same streams).
+
+    A node's first attempt is kept as one tuple (`_light`: its two span ids, parent, start, type)
+    until it completes; only when something else needs its spans (an input wait, an artifact, a log
+    correlated with it, a child element, a retry, a failure, the run closing under it) is it made
+    into the two FinishedSpans SpanBuilder would hold (`_promote`: same ids, same attributes)."""
 
     def __init__(self, emit: Callable[[str], None], **kwargs: Any) -> None:
         super().__init__(emit, **kwargs)
@@ -189,6 +190,69 @@ class TextSpanBuilder(SpanBuilder):
         self._attempt_kind = _KINDS["attempt"]
         self._prefix = f'{{"traceId":"{self.renderer.shared.trace_id}","spanId":"'
         self._shared_text: dict[tuple[str, str | None, int, int], tuple[str, ...]] = {}
+        self._light: dict[str, tuple[int, int, int, int, Any]] = {}
+        """path -> (node span id, attempt span id, parent span id, start ns, node_type)."""
+
+    # -- nodes kept light until something needs their spans ---------------------------------------
+
+    def _promote(self, path: str) -> None:
+        """Make the light node at `path` (if any) the node and attempt FinishedSpans it stands for."""
+        light = self._light.pop(path, None)
+        if light is None:
+            return
+        node_id, attempt_id, parent_id, start, node_type = light
+        node = FinishedSpan(self, path[path.rfind(".") + 1 :], "node", path, parent_id, start, node_id)
+        if node_type:
+            node.attributes["dad.node_type"] = node_type
+        node.attributes["dad.attempts"] = 1
+        self._nodes[path] = node
+        attempt = FinishedSpan(self, "attempt 1", "attempt", path, node_id, start, attempt_id)
+        attempt.attributes["dad.attempt"] = 1
+        self._attempts[path] = attempt
+
+    def _enclosing(self, path: str) -> FinishedSpan | None:
+        light = self._light
+        if light:  # an element inside a light node (a loop's iteration, a subflow): the node first
+            cut = path.rfind(".")
+            while cut > 0:
+                path_up = path[:cut]
+                if path_up in light:
+                    self._promote(path_up)
+                    break
+                cut = path_up.rfind(".")
+        return SpanBuilder._enclosing(self, path)
+
+    def _innermost(self, path: str) -> FinishedSpan | None:
+        if path in self._light:
+            self._promote(path)
+        return SpanBuilder._innermost(self, path)
+
+    def _parent_of(self, path: str, *, same_path_node: bool) -> int:
+        if same_path_node and path in self._light:
+            self._promote(path)
+        return SpanBuilder._parent_of(self, path, same_path_node=same_path_node)
+
+    def _node_started(self, event: Mapping[str, Any], ts_ns: int) -> None:
+        path = event["path"]
+        light = self._light
+        if event.get("attempt", 1) == 1 and path not in light and path not in self._nodes:
+            parent = self._enclosing(path) if light else SpanBuilder._enclosing(self, path)
+            parent_id = parent.span_id if parent is not None else self._ensure_run(path, ts_ns).span_id
+            getrandbits = self._random.getrandbits  # SpanBuilder.new_id, without its two frames
+            node_id = getrandbits(64) or 1
+            light[path] = (node_id, getrandbits(64) or 1, parent_id, ts_ns, event.get("node_type"))
+            return
+        self._promote(path)
+        SpanBuilder._node_started(self, event, ts_ns)
+
+    def _node_skipped(self, event: Mapping[str, Any], ts_ns: int) -> None:
+        self._light.pop(event["path"], None)
+        SpanBuilder._node_skipped(self, event, ts_ns)
+
+    def close_open(self, end_ts: int, status: str) -> None:
+        for path in list(self._light):
+            self._promote(path)
+        SpanBuilder.close_open(self, end_ts, status)
 
     def _end(self, span: FinishedSpan, end_ts: int, code: int = UNSET, message: str | None = None) -> None:
         span.end_ts = end_ts
@@ -198,39 +262,57 @@ class TextSpanBuilder(SpanBuilder):
 
     def _node_completed(self, event: Mapping[str, Any], ts_ns: int) -> None:
         path = event["path"]
-        node = self._nodes.get(path)
-        attempt = self._attempts.get(path)
         status = event.get("status")
-        node_type = event.get("node_type") or (node.attributes.get("dad.node_type") if node is not None else None)
-        attempts = event.get("attempts") or (node.attributes.get("dad.attempts") if node is not None else None)
+        light = self._light.pop(path, None)
+        if light is not None:
+            node_id, attempt_id, parent_id, attempt_start, started_type = light
+            node_start = attempt_start
+            node_type = event.get("node_type") or started_type or None
+            attempts = event.get("attempts") or 1
+            number = 1
+            plain = True
+        else:
+            node = self._nodes.get(path)
+            attempt = self._attempts.get(path)
+            node_type = event.get("node_type") or (node.attributes.get("dad.node_type") if node is not None else None)
+            attempts = event.get("attempts") or (node.attributes.get("dad.attempts") if node is not None else None)
+            plain = not (
+                node is None
+                or attempt is None
+                or node.events
+                or attempt.events
+                or len(node.attributes) > 2
+                or len(attempt.attributes) > 1
+            )
         if (
-            node is None
-            or attempt is None
-            or node.events
-            or attempt.events
-            or len(node.attributes) > 2
-            or len(attempt.attributes) > 1
+            not plain
             or event.get("error")
             or status.__class__ is not str
             or (node_type is not None and node_type.__class__ is not str)
             or attempts.__class__ is not int
         ):
+            if light is not None:
+                self._light[path] = light
+                self._promote(path)
             super()._node_completed(event, ts_ns)
             return
-        del self._nodes[path]
-        del self._attempts[path]
+        if light is None:
+            node = self._nodes.pop(path)
+            attempt = self._attempts.pop(path)
+            node_id, parent_id, node_start = node.span_id, node.parent_id, node.start_ts
+            attempt_id, attempt_start = attempt.span_id, attempt.start_ts
+            number = attempt.attributes["dad.attempt"]
         r = self.renderer
-        number = attempt.attributes["dad.attempt"]
         key = (status, node_type, attempts, number)
         shared = self._shared_text.get(key)
         if shared is None:
             shared = self._shared_text[key] = self._render_shared(status, node_type, attempts, number)
         attempt_name, attempt_attributes, node_attributes, tail = shared
-        path_pair = r.path(path)
+        path_pair = '{"key":"dad.hier_path","value":{"stringValue":' + encode_basestring(path) + "}}"  # r.path
         prefix = self._prefix
-        start = attempt.start_ts
-        self._emit(
-            f'{prefix}{attempt.span_id:016x}","parentSpanId":"{attempt.parent_id:016x}","name":{attempt_name},'
+        start = attempt_start
+        attempt_text = (
+            f'{prefix}{attempt_id:016x}","parentSpanId":"{node_id:016x}","name":{attempt_name},'
             f'"kind":1,"startTimeUnixNano":"{start}","endTimeUnixNano":"{ts_ns if ts_ns > start else start}",'
             f'"attributes":[{self._attempt_kind},{path_pair},{attempt_attributes}]{tail}'
         )
@@ -253,10 +335,11 @@ class TextSpanBuilder(SpanBuilder):
                 node_attributes += ',{"key":"dad.duration_ms","value":{"doubleValue":' + repr(duration) + "}}"
             else:
                 node_attributes += "," + _pair("dad.duration_ms", float(duration))
-        start = node.start_ts
+        start = node_start
+        # both spans as one item: the line joins its items with "," (one hand-over instead of two)
         self._emit(
-            f'{prefix}{node.span_id:016x}","parentSpanId":"{node.parent_id:016x}",'
-            f'"name":{encode_basestring(node.name)},"kind":1,"startTimeUnixNano":"{start}",'
+            f'{attempt_text},{prefix}{node_id:016x}","parentSpanId":"{parent_id:016x}",'
+            f'"name":{encode_basestring(path[path.rfind(".") + 1 :])},"kind":1,"startTimeUnixNano":"{start}",'
             f'"endTimeUnixNano":"{ts_ns if ts_ns > start else start}",'
             f'"attributes":[{self._node_kind},{path_pair},{node_attributes}]{tail}'
         )

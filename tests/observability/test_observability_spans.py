@@ -421,3 +421,63 @@ def test_text_builder_writes_what_the_object_builder_writes(make_stream: Any) ->
     assert len(objects) > 30
     assert text == objects
     parse_line(lines[1], "traces")
+
+
+def test_text_builder_promotes_light_nodes_when_their_spans_are_needed(make_stream: Any) -> None:
+    """A node's first attempt is kept light (a tuple) until it completes; a log correlated with it, an
+    element nested in it, an input wait, a retry and a run closing under it each need its spans. Every
+    such case must give the spans SpanBuilder gives (the same ids, parents, attributes, times); the
+    spans still open at the end are ended in the order each builder kept them, so they are compared
+    by id."""
+    import random
+
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+    from dad_studio.observability.span_json import TextSpanBuilder, otlp_json_line
+    from dad_studio.observability.spans import SpanBuilder
+
+    s = make_stream()
+    s.run_started()
+    s.component("root", "flow")
+    s.node_started("root.a")  # light, then a log at its path asks for its span context
+    s.node_started("root.loop", "for_each")  # light, then an iteration inside it
+    s.component("root.loop.iter_0", "flow")
+    s.node("root.loop.iter_0.x")
+    s.component("root.loop.iter_0", "flow", started=False)
+    s.node_started("root.ask", "human_input")  # light, then an input wait
+    s.emit("node_input_required", "root.ask", request={"prompt": "who?"})
+    s.node_started("root.flaky")  # light, then its second attempt
+    s.node_started("root.flaky", attempt=2)
+    s.node_started("root.open_1")  # still light when the run is cut off
+    s.node_started("root.open_2", "")
+    s.node("root.plain")
+
+    def build(cls: type[SpanBuilder]) -> tuple[list[dict[str, Any]], list[str | None]]:
+        items: list[Any] = []
+        builder = cls(
+            items.append,
+            run_id=s.run_id,
+            resource=Resource({"service.name": "dad-studio"}),
+            scope=InstrumentationScope("dad_studio", "1"),
+            trace_id=7,
+        )
+        builder._random = random.Random(42)
+        contexts: list[str | None] = []
+        for event in s.events:
+            builder.on_event(event)
+            if event["type"] == "node_started" and event["path"] == "root.a":
+                context = builder.context_for("root.a")
+                contexts.append(f"{context.span_id:016x}" if context is not None else None)
+        builder.close()
+        line = otlp_json_line(items, builder)
+        return sorted(_normalized(line), key=lambda span: span["spanId"]), contexts
+
+    objects, object_contexts = build(SpanBuilder)
+    text, text_contexts = build(TextSpanBuilder)
+    assert len(objects) == 20
+    assert text == objects
+    assert text_contexts == object_contexts and object_contexts[0] is not None
+    by_id = {span["spanId"]: span for span in text}
+    a_attempt = by_id[text_contexts[0]]
+    assert a_attempt["name"] == "attempt 1" and a_attempt["attributes"]["dad.hier_path"] == {"stringValue": "root.a"}
