@@ -83,7 +83,7 @@ class Clock:
 class EventBus:
     """Numbering, timestamps and fan-out of one run's events."""
 
-    __slots__ = ("_handlers", "_pending", "_redact", "_seq", "_sinks", "_subscribers", "_wildcard", "now")
+    __slots__ = ("_handlers", "_pending", "_redact", "_seq", "_sinks", "_subscribers", "_wildcard", "heard", "now")
 
     def __init__(
         self,
@@ -100,6 +100,10 @@ class EventBus:
         self._handlers = handlers
         self._subscribers: list[asyncio.Queue[Event | None]] = []
         self._pending: set[asyncio.Future[Any]] = set()
+        self.heard = bool(self._handlers or self._wildcard)
+        """Whether anything receives events (a sink, a handler, a subscriber). While nothing does (a
+        run without records, stream or handlers), the hot path only counts its events (`unheard`)
+        instead of building them: ~10% of a no-op node's cost."""
         self.now = Clock().now
         """The run's clock: UTC ISO-8601 with microseconds."""
 
@@ -110,6 +114,11 @@ class EventBus:
 
     def add_sink(self, sink: Sink) -> None:
         self._sinks.append(sink)
+        self.heard = True
+
+    def unheard(self) -> None:
+        """Count an event nobody would receive (`heard` is False) without building it."""
+        self._seq += 1
 
     def subscribe(self) -> asyncio.Queue[Event | None]:
         """A queue that receives every later event; `None` marks the end of the stream."""
@@ -121,11 +130,13 @@ class EventBus:
         """Deliver every later event to a queue made elsewhere (`runner.iter()` makes its queue
         before the run, and so its bus, exists); `None` is put on it when the stream ends."""
         self._subscribers.append(queue)
+        self.heard = True
 
     def close_subscribers(self) -> None:
         for queue in self._subscribers:
             queue.put_nowait(None)
         self._subscribers.clear()
+        self.heard = bool(self._sinks or self._handlers or self._wildcard)
 
     def emit(
         self, type_: EventType | str, path: str, fields: dict[str, Any] | None = None, ts: str | None = None

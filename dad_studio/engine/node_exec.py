@@ -5,8 +5,9 @@ except cancellation (which is recorded as `cancelled` and then re-raised).
 
 This is the engine's hot path (a no-op node should cost a few µs): what does not change during a
 run is prepared once per node definition (ExecutorRegistry.prepare), the result is built without
-validation (make_result), and the first attempt's `node_started` and the `node_completed` event
-reuse the timestamps of the result instead of reading the clock again.
+validation (make_result), the first attempt's `node_started` and the `node_completed` event
+reuse the timestamps of the result instead of reading the clock again, and a run that nothing
+listens to (no records, stream or handler: `EventBus.heard`) counts those events without building them.
 """
 
 from __future__ import annotations
@@ -89,6 +90,9 @@ def _finish(
     execution.results[node_id] = result  # ExecutionContext.set_result, with the path already made
     run.results[path] = result
     run.statuses[path] = status
+    if not bus.heard:
+        bus.unheard()
+        return result
     fields = {
         "node_type": node_type,
         "status": STATUS_TEXT[status],
@@ -168,7 +172,12 @@ async def run_node(execution: ExecutionContext, node_id: str, node: NodeDefiniti
     timeout_s = prepared.timeout_s
     while True:
         attempt += 1
-        bus.emit(_NODE_STARTED, path, {"node_type": type_id, "attempt": attempt}, started_at if attempt == 1 else None)
+        if bus.heard:
+            bus.emit(
+                _NODE_STARTED, path, {"node_type": type_id, "attempt": attempt}, started_at if attempt == 1 else None
+            )
+        else:
+            bus.unheard()
         ctx = EngineNodeContext(execution, node_id, type_id, attempt, node_input, path)
         try:
             if timeout_s is None:

@@ -269,7 +269,8 @@ class BufferedSpanProcessor(_DrainOnClose, SpanProcessor):
             popleft = pending.popleft
             while pending:
                 # only this (locked) method takes items: at least len(pending) are there
-                items = [popleft() for _ in range(min(len(pending), self._batch_size))]
+                items: list[Any] = [popleft() for _ in range(min(len(pending), self._batch_size))]
+                sdk_spans: list[ReadableSpan]
                 if any(map(isinstance, items, repeat(ReadableSpan))):
                     sdk_spans = [item for item in items if isinstance(item, ReadableSpan)]
                     deferred = [item for item in items if not isinstance(item, ReadableSpan)]

@@ -303,6 +303,68 @@ def test_alike_settings_are_validated_once_per_run() -> None:
     assert registry.prepare(other_type).settings is not registry.prepare(empty[0]).settings
 
 
+def test_alike_definitions_share_one_prepared_node_and_different_ones_do_not() -> None:
+    from dad_studio.engine.registry import ExecutorRegistry
+    from dad_studio.model import NodeDefinition, RetryPolicy
+    from dad_studio.nodes.base import NodeFailure
+
+    registry = ExecutorRegistry()
+    alike = [NodeDefinition(type="sleep", settings={"seconds": 0.5, "fail": False}) for _ in range(3)]
+    alike.append(NodeDefinition(type="sleep", settings={"fail": False, "seconds": 0.5}))  # key order
+    assert len({id(registry.prepare(n)) for n in alike}) == 1
+    base = registry.prepare(alike[0])
+    assert registry.prepare(alike[0]) is base  # and per definition, of course
+    different = [
+        NodeDefinition(type="sleep", settings={"seconds": 1}),
+        NodeDefinition(type="sleep", settings={"seconds": 0.5, "fail": False}, timeout_s=3),
+        NodeDefinition(type="sleep", settings={"seconds": 0.5, "fail": False}, retry=RetryPolicy(max_attempts=2)),
+        NodeDefinition(type="sleep", settings={"seconds": 0.5, "fail": False}, pre_events=["node_input_required"]),
+    ]
+    prepared = [registry.prepare(n) for n in different]
+    assert all(p is not base for p in prepared)
+    assert prepared[1].timeout_s == 3 and base.timeout_s is None
+    assert prepared[2].max_attempts == 2 and base.max_attempts == 1
+    assert prepared[3].pre_input and not base.pre_input
+    # a bad definition is never cached: each alike one fails with the same message, every time
+    bad = [NodeDefinition(type="sleep", settings={"seconds": "soon"}) for _ in range(2)]
+    messages = []
+    for node in [*bad, bad[0]]:
+        with pytest.raises(NodeFailure) as caught:
+            registry.prepare(node)
+        messages.append(str(caught.value))
+    assert len(set(messages)) == 1 and "invalid settings" in messages[0]
+
+
+async def test_a_run_nobody_listens_to_counts_its_events_without_building_them(tmp_path: Path) -> None:
+    """With no records, stream or handler, node events are only counted (EventBus.unheard); the
+    results are the same, and the count equals the events a listened run emits."""
+    flow = FlowDefinition(id="f")
+    for i in range(5):
+        flow.node(f"n{i}", type="noop", settings={"value": f"v{i}"})
+    flow.node("boom", type="sleep", settings={"seconds": 0, "fail": True})
+    flow.node("after", type="noop")
+    flow.connect("n4", "boom")
+    flow.connect("boom", "after")
+
+    quiet = FlowRunner(flow, _rc(tmp_path / "quiet", records=False))
+    quiet_result = await quiet.run()
+    assert quiet.state is not None and not quiet.state.bus.heard
+
+    heard: list[dict[str, Any]] = []
+    rc = _rc(tmp_path / "heard", records=False)
+    rc.register_event_handler("*", heard.append)
+    loud = FlowRunner(flow, rc)
+    loud_result = await loud.run()
+    assert loud.state is not None and loud.state.bus.heard
+    assert {t for t in (e["type"] for e in heard)} >= {"node_started", "node_completed", "node_skipped"}
+    assert quiet.state.bus.seq == loud.state.bus.seq == len(heard)
+    assert quiet_result.status == loud_result.status == Status.FAILED
+    assert quiet_result.nodes == loud_result.nodes and len(quiet_result.nodes) == 7
+    assert {p: (r.status, r.outcome) for p, r in quiet.state.results.items()} == {
+        p: (r.status, r.outcome) for p, r in loud.state.results.items()
+    }
+
+
 def _mixed_flow() -> FlowDefinition:
     """Straight edges (success, always), an error edge, a conditional's ports, a join any, a failure and
     skips: the scheduler's fast path (Graph.straight) against its general bookkeeping."""
