@@ -420,8 +420,12 @@ class MainWindow(QtWidgets.QMainWindow):
         redo = self.actions_by_name["redo"]
         undo.setEnabled(self.doc.can_undo)
         redo.setEnabled(self.doc.can_redo)
-        undo.setText(f"&Undo {self.doc.undo_text}".strip())
-        redo.setText(f"&Redo {self.doc.redo_text}".strip())
+        # the menu names the command; the toolbar keeps a short, fixed label (a long command name
+        # widened the button and pushed the run summary into the toolbar's overflow menu)
+        for action, verb, what in ((undo, "Undo", self.doc.undo_text), (redo, "Redo", self.doc.redo_text)):
+            action.setText(f"&{verb} {what}".strip())
+            action.setIconText(verb)
+            action.setToolTip(f"{verb} {what}".strip())
         self._update_title()
         self._problems_timer.start()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6 import QtGui
+from PySide6 import QtCore, QtGui
 
 from dad_studio.editor import FlowDocument
 from dad_studio.ui.canvas.backdrop import CommentItem
@@ -96,3 +96,32 @@ def test_theme_switch_changes_stylesheet_canvas_palette_and_setting(window: Main
     image = QtGui.QImage(window.canvas.view.viewport().size(), QtGui.QImage.Format.Format_RGB32)
     window.canvas.view.viewport().render(image)
     assert image.pixelColor(2, 2).lightness() < 80
+
+
+def test_toolbar_keeps_short_undo_labels_and_plain_label_backgrounds(window: MainWindow) -> None:
+    """The Edit menu names the command to undo; the toolbar keeps "Undo" / "Redo" (a long command
+    name widened the button and pushed the run summary into the toolbar's overflow menu), and the
+    toolbar's labels have no box of their own (the theme's QWidget background drew one)."""
+    from PySide6 import QtWidgets
+
+    for theme in ("dark", "light"):
+        window.set_theme(theme)
+        doc = window.doc
+        assert doc is not None
+        doc.add_node((), f"a_node_with_a_rather_long_name_for_the_menu_{theme}", "noop", pos=(0, 0))
+        QtWidgets.QApplication.processEvents()
+        undo = window.actions_by_name["undo"]
+        assert undo.text().startswith("&Undo ") and "a_node_with_a_rather_long_name" in undo.text()
+        assert undo.iconText() == "Undo" and undo.toolTip().startswith("Undo ")
+        summary = window.findChild(QtWidgets.QLabel, "run_summary")
+        assert summary is not None and summary.isVisible(), "the run summary is on the toolbar, not in its overflow"
+        toolbar = summary.parentWidget()
+        assert isinstance(toolbar, QtWidgets.QToolBar)
+        buttons = [bar.widgetForAction(undo) for bar in window.findChildren(QtWidgets.QToolBar)]
+        (button,) = [b for b in buttons if b is not None]
+        assert isinstance(button, QtWidgets.QToolButton) and button.text() == "Undo"
+        image = toolbar.grab().toImage()
+        inside = summary.geometry().center()  # no run yet: the label is empty
+        beside = QtCore.QPoint(summary.geometry().right() + 4, inside.y())
+        assert beside.x() < image.width()
+        assert image.pixelColor(inside) == image.pixelColor(beside), f"{theme}: the empty label shows a box"
