@@ -93,7 +93,7 @@ class Overview:
         self._last_paint = 0.0
         """time.monotonic() of the last paint (`repaint_min_ms` apart)."""
         self.repaint_min_ms = REPAINT_MIN_MS
-        """Raised while a run streams (the run overlay's set_live): its engine shares the thread."""
+        """Raised while a run streams (the run overlay's set_streaming): its engine shares the thread."""
         self._repaint_timer = QtCore.QTimer(scene)
         self._repaint_timer.setSingleShot(True)
         self._repaint_timer.timeout.connect(self._repaint_now)
