@@ -4,7 +4,9 @@ Prints the median of 5 rounds of:
   hot path   µs/node that on_event adds on the event loop (it only queues the event)
   shutdown   ms to make the spans, metrics and log records from the queued events, encode and write
              them (the run's records thread, inside runner.run(); a long run's flusher does part of it)
-  total      µs/node of both together: what tracing costs per node (issue #6: <= 25 µs/node end to end)
+  total      µs/node of both together: what telemetry costs per node for this stream, where every
+             10th node logs a record (the SDK's protobuf encoder, ~200 µs each) and every 5th reports
+             model usage; issue #6's target (<= 25 µs/node) is for tracing, measured by engine_bench.py
 
 With --engine, also runs a chain of noop nodes through dad_studio.engine (records on) with telemetry
 on and off, and prints the wall and CPU time per node each way (telemetry shutdown included).
@@ -147,7 +149,10 @@ def main() -> None:
     total = added + end * 1e3 / n
     print(f"hot path added   {added:8.2f} µs/node   (on_event: the event is queued)")
     print(f"shutdown export  {end:8.1f} ms  = {end * 1e3 / n:.1f} µs/node (spans, metrics, logs made and written)")
-    print(f"total added      {total:8.2f} µs/node   (target <= 25)  {'OK' if total <= 25 else 'OVER'}")
+    print(
+        f"total added      {total:8.2f} µs/node   (spans, metrics and the log records of this synthetic stream;"
+        " issue #6's <= 25 is what tracing adds to engine_bench's chain)"
+    )
     if args.engine:
         engine_bench(n, args.rounds)
 
