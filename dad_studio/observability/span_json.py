@@ -160,7 +160,8 @@ class _Renderer:
 def otlp_json_line(spans: Sequence[FinishedSpan | str], builder: SpanBuilder | None = None) -> str:
     """One JSONL line (with its newline) holding `spans`, all from one SpanBuilder; "" for none.
 
-    A str item is a span (or a node's two spans, joined by a comma) a TextSpanBuilder already rendered; `builder` is needed when every item is."""
+    A str item is a span (or a node's two spans, joined by a comma) a TextSpanBuilder already
+    rendered; `builder` is needed when every item is."""
     if not spans:
         return ""
     if builder is None:
@@ -238,9 +239,9 @@ class TextSpanBuilder(SpanBuilder):
         if event.get("attempt", 1) == 1 and path not in light and path not in self._nodes:
             parent = self._enclosing(path) if light else SpanBuilder._enclosing(self, path)
             parent_id = parent.span_id if parent is not None else self._ensure_run(path, ts_ns).span_id
-            getrandbits = self._random.getrandbits  # SpanBuilder.new_id, without its two frames
-            node_id = getrandbits(64) or 1
-            light[path] = (node_id, getrandbits(64) or 1, parent_id, ts_ns, event.get("node_type"))
+            new_id = self.new_id
+            node_id = new_id()  # the node's id first, then its attempt's: SpanBuilder's order
+            light[path] = (node_id, new_id(), parent_id, ts_ns, event.get("node_type"))
             return
         self._promote(path)
         SpanBuilder._node_started(self, event, ts_ns)
@@ -308,7 +309,7 @@ class TextSpanBuilder(SpanBuilder):
         if shared is None:
             shared = self._shared_text[key] = self._render_shared(status, node_type, attempts, number)
         attempt_name, attempt_attributes, node_attributes, tail = shared
-        path_pair = '{"key":"dad.hier_path","value":{"stringValue":' + encode_basestring(path) + "}}"  # r.path
+        path_pair = r.path(path)
         prefix = self._prefix
         start = attempt_start
         attempt_text = (

@@ -227,7 +227,7 @@ class SpanBuilder:
         if handler is not None:
             ts = event["ts"]
             # The engine's clock writes "YYYY-MM-DDTHH:MM:SS.ffffff+00:00": parse the second once.
-            # (Slices, not startswith/endswith: those parse their arguments, ~1,000 instructions each.)
+            # (Slices and ==, not startswith/endswith: a method call each, measurably dearer here.)
             if ts.__class__ is str and len(ts) == 32 and ts[19] == "." and ts[26:] == "+00:00":
                 second = ts[:19]
                 if second != self._ts_prefix:

@@ -367,6 +367,25 @@ def test_text_encoding_of_awkward_values_equals_the_real_encoder(make_stream: An
     assert 'nœud\t"x"' in names
 
 
+def _seeded_builder(cls: type[Any], emit: Any, run_id: str) -> Any:
+    """A SpanBuilder (or TextSpanBuilder) with fixed trace id and seeded span ids: two builders fed the
+    same events make the same ids."""
+    import random
+
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+    builder = cls(
+        emit,
+        run_id=run_id,
+        resource=Resource({"service.name": "dad-studio"}),
+        scope=InstrumentationScope("dad_studio", "1"),
+        trace_id=7,
+    )
+    builder._random = random.Random(42)
+    return builder
+
+
 def _normalized(line: str) -> list[dict[str, Any]]:
     """Spans of a line with each attribute list as a dict (the two builders may order them differently)."""
     spans = json.loads(line)["resourceSpans"][0]["scopeSpans"][0]["spans"]
@@ -378,10 +397,6 @@ def _normalized(line: str) -> list[dict[str, Any]]:
 def test_text_builder_writes_what_the_object_builder_writes(make_stream: Any) -> None:
     """TextSpanBuilder (file-only runs) renders a node's spans straight from its events; the result
     must be the spans SpanBuilder + otlp_json_line give, for every shape of node result."""
-    import random
-
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
     from dad_studio.observability.span_json import TextSpanBuilder, otlp_json_line
     from dad_studio.observability.spans import SpanBuilder
@@ -403,14 +418,7 @@ def test_text_builder_writes_what_the_object_builder_writes(make_stream: Any) ->
     lines = []
     for cls in (SpanBuilder, TextSpanBuilder):
         items: list[Any] = []
-        builder = cls(
-            items.append,
-            run_id=s.run_id,
-            resource=Resource({"service.name": "dad-studio"}),
-            scope=InstrumentationScope("dad_studio", "1"),
-            trace_id=7,
-        )
-        builder._random = random.Random(42)
+        builder = _seeded_builder(cls, items.append, s.run_id)
         for event in s.events:
             builder.on_event(event)
         builder.close()
@@ -429,10 +437,6 @@ def test_text_builder_promotes_light_nodes_when_their_spans_are_needed(make_stre
     such case must give the spans SpanBuilder gives (the same ids, parents, attributes, times); the
     spans still open at the end are ended in the order each builder kept them, so they are compared
     by id."""
-    import random
-
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
     from dad_studio.observability.span_json import TextSpanBuilder, otlp_json_line
     from dad_studio.observability.spans import SpanBuilder
@@ -455,14 +459,7 @@ def test_text_builder_promotes_light_nodes_when_their_spans_are_needed(make_stre
 
     def build(cls: type[SpanBuilder]) -> tuple[list[dict[str, Any]], list[str | None]]:
         items: list[Any] = []
-        builder = cls(
-            items.append,
-            run_id=s.run_id,
-            resource=Resource({"service.name": "dad-studio"}),
-            scope=InstrumentationScope("dad_studio", "1"),
-            trace_id=7,
-        )
-        builder._random = random.Random(42)
+        builder = _seeded_builder(cls, items.append, s.run_id)
         contexts: list[str | None] = []
         for event in s.events:
             builder.on_event(event)
