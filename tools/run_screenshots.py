@@ -156,6 +156,7 @@ def run_shots(out: Path) -> int:
         await runs.artifacts.wait_idle()
         await asyncio.sleep(0.1)
         save(win, "artifacts.png")
+        items = _items(runs.artifacts.tree)  # a refresh may have listed the tree again meanwhile
         diff = next((i for i in items if i.text(0).endswith(".diff")), None)
         if diff is not None:
             runs.artifacts.tree.setCurrentItem(diff)

@@ -207,6 +207,14 @@ def test_run_action_completes_and_every_panel_matches_the_record(studio: MainWin
     browser.tree.setCurrentItem(diff)
     qloop.run_until_complete(browser.wait_idle())
     assert browser.preview_kind == "diff" and "#4cc38a" in browser.text.toHtml()
+    # a refresh (as artifacts arrive during a run) lists again and keeps the picked row and preview
+    before = browser.tree.currentItem()
+    browser.rebuild()
+    qloop.run_until_complete(browser.wait_idle())
+    picked = browser.tree.currentItem()
+    assert picked is not None and picked is not before and picked.text(0) == "change.diff"
+    assert browser.selected_entry() is not None and browser.selected_entry().label == "change.diff"
+    assert browser.preview_kind == "diff" and "#4cc38a" in browser.text.toHtml()
 
     assert other_tasks(qloop) == []
 

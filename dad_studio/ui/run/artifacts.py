@@ -206,11 +206,28 @@ class ArtifactBrowser(RunPanel):
         self._fill(entries)
 
     def _fill(self, entries: list[Entry]) -> None:
+        """List `entries` again, keeping the row the user had picked (and the scroll position): a
+        refresh during a run must not drop the artifact being read."""
+        picked = self.selected_entry()
+        scroll = self.tree.verticalScrollBar().value()
         self.tree.setUpdatesEnabled(False)
         try:
             self._fill_items(entries)
+            if picked is not None:
+                self._pick_again(picked)
+            self.tree.verticalScrollBar().setValue(scroll)
         finally:
             self.tree.setUpdatesEnabled(True)
+
+    def _pick_again(self, picked: Entry) -> None:
+        key = (picked.hier, picked.label)
+        iterator = QtWidgets.QTreeWidgetItemIterator(self.tree)
+        while (item := iterator.value()) is not None:
+            entry = item.data(0, ENTRY_ROLE)
+            if isinstance(entry, Entry) and (entry.hier, entry.label) == key:
+                self.tree.setCurrentItem(item)  # the preview reads it again: it may have grown
+                return
+            iterator += 1
 
     def _fill_items(self, entries: list[Entry]) -> None:
         self.tree.clear()
