@@ -84,3 +84,14 @@ def test_runs_list_and_show_default_to_the_project_of_the_current_directory(
     monkeypatch.chdir(outside)
     assert main(["runs", "list"]) == 0
     assert "no runs under runs" in capsys.readouterr().err
+
+
+def test_run_returns_once_the_run_root_is_left_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The index connection closes (its WAL checkpoint) after the run returns; the command waits for it,
+    so a caller that moves or deletes the run root next finds nothing still being written there."""
+    flow = _flow(tmp_path / "flows")
+    for _ in range(5):
+        assert main(["run", str(flow), "--json"]) == 0
+        runs = _run_dir(capsys).parent
+        assert (runs / "index.sqlite").is_file()
+        assert sorted(p.name for p in runs.glob("index.sqlite-*")) == []  # -wal, -shm gone: closed
