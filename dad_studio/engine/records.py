@@ -7,7 +7,8 @@ or the CLI has seen is already on disk. Telemetry is optional: `dad_studio.obser
 Closing is where a run used to spend a quarter of its time: the index re-read the whole event log
 it had just been written, and the telemetry flush ran on the event loop (the studio's GUI thread).
 Now the recorder keeps the last record of every element as it passes (one dict assignment per
-event) and hands it to the index, and `aclose` does the blocking part in an executor thread.
+event) and hands it to the index, and `aclose` does the blocking part in an executor thread. The
+index rows themselves are written after the run returns (derived data; `wait_closed` waits for them).
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ class Recorder:
         self._index_future: Future[Any] | None = None
         self._pool_thread: int | None = None
         self._last_task: Future[Any] | None = None
-        """The index connection's close, left to finish after the run returns (see `wait_closed`)."""
+        """The index rows and the connection's close, left to finish after the run returns (see
+        `wait_closed`)."""
 
     def open(self, manifest: dict[str, Any], snapshot: bytes) -> list[Callable[[dict[str, Any]], None]]:
         """Create the folder; returns the sinks to attach to the event bus, writer first."""
@@ -204,12 +206,18 @@ class Recorder:
             self._index()
 
     def wait_closed(self, timeout: float | None = None) -> None:
-        """Block until the records thread has nothing left to do (the index connection is closed and
-        its WAL checkpointed). IsolatedExecution waits for this on exit; so should code that deletes
-        or measures the run root right after `runner.run()`."""
+        """Block until the records thread has nothing left to do (the run's index rows written, the
+        index connection closed and its WAL checkpointed). IsolatedExecution waits for this on exit;
+        so should code that deletes or measures the run root right after `runner.run()`."""
         task = self._last_task
         if task is not None:
             task.result(timeout)
+
+    async def aclosed(self) -> None:
+        """`wait_closed` without blocking the event loop."""
+        task = self._last_task
+        if task is not None:
+            await asyncio.wrap_future(task)
 
     def _open_index(self) -> Any:
         from dad_studio.runs import RunIndex
@@ -218,19 +226,21 @@ class Recorder:
         return RunIndex(self.run_context.resolved_run_root)
 
     def _index(self) -> None:
+        """Leave the index to the records thread's last task: the run returns without waiting for it.
+
+        The index is derived data (RUNS.md): the run's own files are complete and closed by now, and
+        a reader that lists the root before the row is written indexes the folder itself (its
+        refresh). Writing a 1,000-node run's rows was ~12 ms of the run's end; `wait_closed` (or
+        `aclosed`) waits for it, as the CLI, IsolatedExecution and the studio do."""
         pool, self._pool = self._pool, None
         if pool is None:
             return  # never opened: no folder, nothing to index
-        if threading.get_ident() == self._pool_thread:
-            self._record(pool)  # aclose: already in the records thread
-        else:
-            pool.submit(self._record, None).result()  # closing synchronously (cancellation): wait
-        pool.shutdown(wait=False)
+        self._last_task = pool.submit(self._record)
+        pool.shutdown(wait=False)  # the queued task still runs; the thread ends after it
 
-    def _record(self, pool: ThreadPoolExecutor | None) -> None:
-        """Record the run in the index, in the thread that opened it. With `pool`, the connection is
-        closed (the WAL checkpoint, with its fsyncs) as a later task of that thread: the run's end
-        does not wait for it, and the rows are committed, so readers already see them."""
+    def _record(self) -> None:
+        """Record the run in the index and close its connection (the WAL checkpoint, with its
+        fsyncs), in the thread that opened it."""
         try:
             assert self._index_future is not None
             index = self._index_future.result()
@@ -242,10 +252,7 @@ class Recorder:
                 else:
                     index.record_run(self.run_dir)
             finally:
-                if pool is not None:
-                    self._last_task = pool.submit(index.close)
-                else:
-                    index.close()
+                index.close()
         except Exception:
             # The index is derived data (rebuilt from the folders); a failure must not lose the run.
             log.exception("could not index run %s", self.run_dir)

@@ -219,17 +219,42 @@ async def test_close_runs_off_the_event_loop_thread(tmp_path: Path, monkeypatch:
     assert read_run(result.run_dir).status == "completed"  # type: ignore[arg-type]
 
 
-async def test_index_is_committed_when_run_returns_and_closed_after(tmp_path: Path) -> None:
+async def test_index_rows_are_written_after_the_run_returns_and_a_reader_never_misses_them(tmp_path: Path) -> None:
+    """The run returns with its folder complete; its index rows follow in the records thread. A reader
+    in between (list() refreshes from the folders) sees the run all the same, and once the records
+    have settled the rows are the recorder's, the connection closed (WAL checkpointed)."""
     from dad_studio.runs import RunIndex
 
     flow = FlowDefinition(id="f")
     flow.node("a", type="noop")
-    runner = FlowRunner(flow, _rc(tmp_path))
-    result = await runner.run()
-    with RunIndex(tmp_path / "runs") as index:  # committed before run() returned
-        assert [m["run_id"] for m in index.list()] == [result.run_id]
-    assert runner.state is not None and runner.state.recorder is not None
-    runner.state.recorder.wait_closed(timeout=30)
+    flow.node("b", type="noop")
+    gate = threading.Event()
+    recorded: list[str] = []
+    original = RunIndex.record_summary
+
+    def held(self: RunIndex, manifest: dict[str, Any], rows: dict[str, Any], **kwargs: Any) -> None:
+        assert gate.wait(30)  # the run has returned and a reader has listed before the rows are written
+        recorded.append(manifest["run_id"])
+        original(self, manifest, rows, **kwargs)
+
+    RunIndex.record_summary = held  # type: ignore[method-assign]
+    try:
+        runner = FlowRunner(flow, _rc(tmp_path))
+        result = await runner.run()  # returns although the index is held
+        assert recorded == []
+        with RunIndex(tmp_path / "runs") as index:
+            assert [m["run_id"] for m in index.list()] == [result.run_id]  # indexed from the folder
+            assert [r["path"] for r in index.node_results(result.run_id)] == ["f.a", "f.b"]
+        gate.set()
+        assert runner.state is not None and runner.state.recorder is not None
+        await runner.state.recorder.aclosed()
+    finally:
+        RunIndex.record_summary = original  # type: ignore[method-assign]
+    assert recorded == [result.run_id]
+    with RunIndex(tmp_path / "runs") as index:
+        (row,) = index.list(refresh=False)
+        assert row["run_id"] == result.run_id and row["status"] == "completed"
+        assert [r["path"] for r in index.node_results(result.run_id)] == ["f.a", "f.b"]
     assert not (tmp_path / "runs" / "index.sqlite-wal").exists()  # last connection closed: checkpointed
 
 

@@ -318,6 +318,11 @@ class RunController(QtCore.QObject):
                 self.overlay.set_streaming(False)
             try:
                 await self._catch_up(session)
+                # the run's index rows follow its return in the records thread (engine/records.py):
+                # written by the time the history hears of the end; overlaps the catch-up above
+                recorder = runner.state.recorder if runner.state is not None else None
+                if recorder is not None:
+                    await recorder.aclosed()
             finally:  # a cancel while catching up (window closing): _finished does the rest at once
                 session.finished = True
                 self._finished(session)
