@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -270,8 +271,11 @@ def test_views_are_paced_while_the_stream_is_open_and_catch_up_at_full_speed(
     seen: list[tuple[str, bool, int]] = []
     real_pace = runs.slices.pace
 
+    shares: list[float | None] = []
+
     def pace(share: float | None) -> None:
         real_pace(share)
+        shares.append(share)
         seen.append(("pace", runs.slices.paced, overview.repaint_min_ms))
 
     monkeypatch.setattr(runs.slices, "pace", pace)
@@ -282,6 +286,15 @@ def test_views_are_paced_while_the_stream_is_open_and_catch_up_at_full_speed(
         await real_catch_up(session)
 
     monkeypatch.setattr(runs, "_catch_up", catch_up)
+    real_settled = runs._records_settled
+
+    async def records_settled(runner: Any) -> None:
+        await real_settled(runner)
+        recorder = runner.state.recorder
+        assert recorder._last_task is not None and recorder._last_task.done()  # the index rows are written
+        seen.append(("records settled", runs.slices.paced, overview.repaint_min_ms))
+
+    monkeypatch.setattr(runs, "_records_settled", records_settled)
     session = runs.start_run()
     assert session is not None
     helpers.pump(qloop, lambda: session.run_task is not None or session.finished)
@@ -290,10 +303,44 @@ def test_views_are_paced_while_the_stream_is_open_and_catch_up_at_full_speed(
     assert session.status == "completed"
     assert seen[0] == ("pace", True, overview_module.REPAINT_MIN_MS)  # the overlay follows right after
     assert seen[1:] == [
+        ("pace", True, canvas_status.LIVE_REPAINT_MS),  # SETTLE_VIEW_SHARE: the views all but wait
+        ("records settled", True, canvas_status.LIVE_REPAINT_MS),
         ("pace", False, canvas_status.LIVE_REPAINT_MS),
         ("catch up", False, overview_module.REPAINT_MIN_MS),
-    ], "the stream's end un-paces the views before they catch up"
+    ], "the run's index rows are waited for (views all but paused), then the views are un-paced and catch up"
+    assert shares == [controller.RUN_VIEW_SHARE, controller.SETTLE_VIEW_SHARE, None]
     assert not session.pending and runs.overlay.pending == 0 and not runs.context.busy
+
+
+def test_a_locked_index_does_not_keep_a_studio_run_unfinished(
+    opened: tuple[MainWindow, Any, Any, Path], qloop: qasync.QEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index rows are written after the run returns; if that takes long (another process holds
+    the index), the run still finishes after RECORDS_WAIT_S and the rows follow when they can."""
+    from dad_studio.runs import RunIndex
+
+    win, *_ = opened
+    gate = threading.Event()
+    written: list[str] = []
+    original = RunIndex.record_summary
+
+    def held(self: RunIndex, manifest: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        assert gate.wait(30)
+        original(self, manifest, *args, **kwargs)
+        written.append(manifest["run_id"])
+
+    monkeypatch.setattr(RunIndex, "record_summary", held)
+    monkeypatch.setattr(controller, "RECORDS_WAIT_S", 0.2)
+    session = win.runs.start_run()
+    assert session is not None
+    try:
+        helpers.pump(qloop, lambda: session.finished)
+        assert session.status == "completed" and session.run_id not in written  # finished while held
+    finally:
+        gate.set()
+    helpers.pump(qloop, lambda: session.run_id in written)
+    with RunIndex(session.run_dir.parent) as index:
+        assert session.run_id in [m["run_id"] for m in index.list(refresh=False)]
 
 
 # -- the far-zoom overview ------------------------------------------------------------------------------

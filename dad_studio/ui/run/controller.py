@@ -17,6 +17,7 @@ stream ends, the views are caught up in the same slices before the run counts as
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from functools import partial
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
 
 __all__ = ["FLUSH_MS", "RunController"]
 
+log = logging.getLogger(__name__)
+
 FLUSH_MS = 100
 """Queued events are folded and shown at most this often (10 Hz: what a person can follow; each
 batch also repaints the panels it changes, ~3-10 ms of the GUI thread)."""
@@ -63,6 +66,10 @@ end of a run would be the longest stall of its last frames; a run started meanwh
 RUN_VIEW_SHARE = 0.3
 """While an engine streams, the sliced view updates take at most this share of the GUI thread
 (SliceQueue.pace): the run goes on at close to its headless speed and the views catch up at its end."""
+RECORDS_WAIT_S = 2.0
+SETTLE_VIEW_SHARE = 0.05
+"""The views' share of the GUI thread while the run's index rows are written (see _records_settled)."""
+"""At a run's end, how long the studio waits for its index rows (written after the run returns)."""
 SNAPSHOT_QUIET_S = 0.1
 """After a run ends, the next run's snapshot waits this long (the end-of-run updates go first)."""
 
@@ -312,20 +319,35 @@ class RunController(QtCore.QObject):
         finally:
             session.result = runner.result
             session.wall_s = time.perf_counter() - t0
-            self._streaming -= 1
-            if not self._streaming:  # catch up at full speed
-                self.slices.pace(None)
-                self.overlay.set_streaming(False)
             try:
-                await self._catch_up(session)
-                # the run's index rows follow its return in the records thread (engine/records.py):
-                # written by the time the history hears of the end; overlaps the catch-up above
-                recorder = runner.state.recorder if runner.state is not None else None
-                if recorder is not None:
-                    await recorder.aclosed()
-            finally:  # a cancel while catching up (window closing): _finished does the rest at once
-                session.finished = True
-                self._finished(session)
+                await self._records_settled(runner)
+            finally:
+                self._streaming -= 1
+                if not self._streaming:  # catch up at full speed
+                    self.slices.pace(None)
+                    self.overlay.set_streaming(False)
+                try:
+                    await self._catch_up(session)
+                finally:  # a cancel while catching up (window closing): _finished does the rest at once
+                    session.finished = True
+                    self._finished(session)
+
+    async def _records_settled(self, runner: FlowRunner) -> None:
+        """Wait for the run's index rows, which the records thread writes after the run returns
+        (engine/records.py), before the views catch up: the history hears of the end with its row
+        written, and the views do not fight that thread for the GIL meanwhile (a GUI slice waiting
+        for it takes up to 5 ms longer, the interpreter's switch interval), so they all but wait
+        (SETTLE_VIEW_SHARE; ~10 ms for 1,000 nodes). Bounded: a locked index (another process
+        writing) must not keep the run unfinished; the history re-reads the folder then."""
+        recorder = runner.state.recorder if runner.state is not None else None
+        if recorder is None:
+            return
+        if self._streaming == 1:  # no other run streams: the views all but wait (the end follows)
+            self.slices.pace(SETTLE_VIEW_SHARE)
+        try:
+            await asyncio.wait_for(asyncio.shield(recorder.aclosed()), RECORDS_WAIT_S)
+        except TimeoutError:
+            log.warning("run %s: its index rows are still being written; going on", runner.run_context.run_id)
 
     async def _catch_up(self, session: RunSession) -> None:
         """The stream has ended: fold its last events and bring the views of the run up to date in
