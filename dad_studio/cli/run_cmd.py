@@ -283,8 +283,9 @@ async def _run(
         print("dad-studio: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
-        # The run returns before the index connection is closed (its WAL checkpoint); the command is
-        # over only when nothing touches the run root any more (a caller may move or delete it next).
+        # The run returns before its index rows are written and the index connection closed (its WAL
+        # checkpoint); the command is over only when nothing touches the run root any more (a caller
+        # may move or delete it next).
         recorder = runner.state.recorder if runner.state is not None else None
         if recorder is not None:
             await asyncio.get_running_loop().run_in_executor(None, recorder.wait_closed)

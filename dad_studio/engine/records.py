@@ -34,6 +34,9 @@ __all__ = ["Recorder", "flow_snapshot", "telemetry_class"]
 
 log = logging.getLogger(__name__)
 
+YIELD_S = 0.001
+"""How long the records thread steps aside before its background work (`_let_the_loop_in`)."""
+
 
 def telemetry_class() -> type[Any] | None:
     """`dad_studio.observability.RunTelemetry` if the feature exists, else None (a feature check:
@@ -259,9 +262,6 @@ class Recorder:
         except Exception:
             # The index is derived data (rebuilt from the folders); a failure must not lose the run.
             log.exception("could not index run %s", self.run_dir)
-
-
-YIELD_S = 0.001
 
 
 def _let_the_loop_in() -> None:

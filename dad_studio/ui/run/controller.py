@@ -67,9 +67,9 @@ RUN_VIEW_SHARE = 0.3
 """While an engine streams, the sliced view updates take at most this share of the GUI thread
 (SliceQueue.pace): the run goes on at close to its headless speed and the views catch up at its end."""
 RECORDS_WAIT_S = 2.0
+"""At a run's end, how long the studio waits for its index rows (written after the run returns)."""
 SETTLE_VIEW_SHARE = 0.05
 """The views' share of the GUI thread while the run's index rows are written (see _records_settled)."""
-"""At a run's end, how long the studio waits for its index rows (written after the run returns)."""
 SNAPSHOT_QUIET_S = 0.1
 """After a run ends, the next run's snapshot waits this long (the end-of-run updates go first)."""
 
