@@ -114,8 +114,7 @@ def one(shape: str, n: int, sleep: float, records: bool, telemetry: bool) -> dic
 
     result, run_s, run_cpu_s = asyncio.run(go())
     t, c = time.perf_counter(), time.process_time()
-    if runner.state is not None and runner.state.recorder is not None:
-        runner.state.recorder.wait_closed()  # the index rows and connection close after the run returns
+    runner.wait_closed()  # the index rows and connection close after the run returns
     settle_s, settle_cpu_s = time.perf_counter() - t, time.process_time() - c
     written = dir_bytes(work)
     shutil.rmtree(work, ignore_errors=True)

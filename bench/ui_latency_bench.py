@@ -87,9 +87,7 @@ async def headless_once(flow_path: Path, run_root: Path) -> float:
             pass
     wall = time.perf_counter() - t0
     assert runner.result is not None and runner.result.status.value == "completed", runner.result
-    if runner.state is not None and runner.state.recorder is not None:
-        # its index rows are written after the run returns: not into the next (studio) run's time
-        await asyncio.get_running_loop().run_in_executor(None, runner.state.recorder.wait_closed)
+    await runner.aclosed()  # its index rows are written after the run returns: not in the next run's time
     return wall
 
 

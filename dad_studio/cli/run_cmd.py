@@ -286,9 +286,7 @@ async def _run(
         # The run returns before its index rows are written and the index connection closed (its WAL
         # checkpoint); the command is over only when nothing touches the run root any more (a caller
         # may move or delete it next).
-        recorder = runner.state.recorder if runner.state is not None else None
-        if recorder is not None:
-            await asyncio.get_running_loop().run_in_executor(None, recorder.wait_closed)
+        await runner.aclosed()
     result = runner.result
     if result is None:
         return EXIT_INTERRUPTED

@@ -132,6 +132,20 @@ class ComponentRunner:
     def root_id(self) -> str:
         return self.component.id or self.run_context.root_component_id or "root"
 
+    def wait_closed(self, timeout: float | None = None) -> None:
+        """Block until the run's records thread is done: its index rows are written after `run()`
+        returns (the index is derived data), then the index connection is closed. Call this before
+        deleting, moving or measuring the run root; `IsolatedExecution` does it on exit."""
+        recorder = self.state.recorder if self.state is not None else None
+        if recorder is not None:
+            recorder.wait_closed(timeout)
+
+    async def aclosed(self) -> None:
+        """`wait_closed` without blocking the event loop."""
+        recorder = self.state.recorder if self.state is not None else None
+        if recorder is not None:
+            await recorder.aclosed()
+
     @contextlib.asynccontextmanager
     async def iter(self) -> AsyncIterator[RunStream]:
         """Run in the background and stream its events; leaving early cancels the run cleanly."""

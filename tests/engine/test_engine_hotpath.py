@@ -246,8 +246,7 @@ async def test_index_rows_are_written_after_the_run_returns_and_a_reader_never_m
             assert [m["run_id"] for m in index.list()] == [result.run_id]  # indexed from the folder
             assert [r["path"] for r in index.node_results(result.run_id)] == ["f.a", "f.b"]
         gate.set()
-        assert runner.state is not None and runner.state.recorder is not None
-        await runner.state.recorder.aclosed()
+        await runner.aclosed()
     finally:
         RunIndex.record_summary = original  # type: ignore[method-assign]
     assert recorded == [result.run_id]

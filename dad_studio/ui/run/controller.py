@@ -339,13 +339,12 @@ class RunController(QtCore.QObject):
         for it takes up to 5 ms longer, the interpreter's switch interval), so they all but wait
         (SETTLE_VIEW_SHARE; ~10 ms for 1,000 nodes). Bounded: a locked index (another process
         writing) must not keep the run unfinished; the history re-reads the folder then."""
-        recorder = runner.state.recorder if runner.state is not None else None
-        if recorder is None:
+        if runner.state is None or runner.state.recorder is None:
             return
         if self._streaming == 1:  # no other run streams: the views all but wait (the end follows)
             self.slices.pace(SETTLE_VIEW_SHARE)
         try:
-            await asyncio.wait_for(asyncio.shield(recorder.aclosed()), RECORDS_WAIT_S)
+            await asyncio.wait_for(asyncio.shield(runner.aclosed()), RECORDS_WAIT_S)
         except TimeoutError:
             log.warning("run %s: its index rows are still being written; going on", runner.run_context.run_id)
 
