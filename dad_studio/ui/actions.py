@@ -90,9 +90,10 @@ def build_actions(win: MainWindow) -> dict[str, QtGui.QAction]:
     canvas.addAction(actions["fit"])
     view.addAction(act("zoom_in", "Zoom &In", lambda: canvas.view.zoom_by(1.25), [Key.StandardKey.ZoomIn]))
     view.addAction(act("zoom_out", "Zoom &Out", lambda: canvas.view.zoom_by(0.8), [Key.StandardKey.ZoomOut]))
-    view.addAction(
-        act("minimap", "&Minimap", lambda: canvas.minimap.setVisible(not canvas.minimap.isVisible()), ["Ctrl+M"])
-    )
+    minimap = act("minimap", "&Minimap", lambda: win.set_minimap_visible(canvas.minimap.isHidden()), ["Ctrl+M"])
+    minimap.setCheckable(True)
+    minimap.setChecked(not canvas.minimap.isHidden())
+    view.addAction(minimap)
     view.addAction(act("search_palette", "Search &Palette", _palette_search(win), ["Ctrl+F"]))
     view.addSeparator()
     view.addAction(

@@ -99,6 +99,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._problems_timer.timeout.connect(self.refresh_problems)
         self._closed = False
         self.set_theme(str(self.settings.value("theme", "dark")))
+        if not self.settings.value("minimap", True, type=bool):
+            self.set_minimap_visible(False)
         self.new_document()
 
     # -- panels --------------------------------------------------------------------------------------
@@ -402,6 +404,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setStyleSheet(stylesheet(theme))
         self.canvas.set_palette(LIGHT if theme == "light" else DARK)
         self.settings.setValue("theme", theme)
+
+    def set_minimap_visible(self, visible: bool) -> None:
+        """Show or hide the canvas minimap (View > Minimap, Ctrl+M); remembered for the next start."""
+        self.canvas.minimap.setVisible(visible)
+        action = self.actions_by_name.get("minimap")
+        if action is not None:
+            action.setChecked(visible)
+        self.settings.setValue("minimap", visible)
 
     def show_shortcuts(self) -> None:
         shortcuts_dialog(self, self.actions_by_name.values()).exec()

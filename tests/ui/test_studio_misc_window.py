@@ -125,3 +125,30 @@ def test_toolbar_keeps_short_undo_labels_and_plain_label_backgrounds(window: Mai
         beside = QtCore.QPoint(summary.geometry().right() + 4, inside.y())
         assert beside.x() < image.width()
         assert image.pixelColor(inside) == image.pixelColor(beside), f"{theme}: the empty label shows a box"
+
+
+def test_minimap_toggle_is_checkable_and_remembered(qtbot, window: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """View > Minimap (Ctrl+M) hides and shows the canvas minimap, its menu item says which, and the
+    next studio started with the same settings opens it the same way."""
+    action = window.actions_by_name["minimap"]
+    minimap = window.canvas.minimap
+    assert action.isCheckable() and action.isChecked() and minimap.isVisible()
+    window.canvas.view.setFocus()
+    qtbot.keyClick(window.canvas.view, QtCore.Qt.Key.Key_M, QtCore.Qt.KeyboardModifier.ControlModifier)
+    assert not minimap.isVisible() and not action.isChecked()
+    assert window.settings.value("minimap", True, type=bool) is False
+    window.settings.sync()
+
+    settings = QtCore.QSettings(window.settings.fileName(), window.settings.format())
+    again = MainWindow(settings=settings, state_dir=tmp_path / "state_again")
+    again.ask_save_changes = lambda: "discard"  # type: ignore[method-assign]
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitExposed(again)
+    try:
+        assert again.canvas.minimap.isHidden() and not again.actions_by_name["minimap"].isChecked()
+        again.actions_by_name["minimap"].trigger()
+        assert again.canvas.minimap.isVisible() and again.actions_by_name["minimap"].isChecked()
+        assert again.settings.value("minimap", False, type=bool) is True
+    finally:
+        again.close()
