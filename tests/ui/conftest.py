@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
@@ -18,6 +20,10 @@ from PySide6 import QtCore, QtWidgets
 import dad_studio.ui  # noqa: F401
 from dad_studio.ui.loop import close_loop, make_loop
 from dad_studio.ui.main_window import MainWindow
+
+HERE = str(Path(__file__).parent)
+if HERE not in sys.path:  # the tests' helper modules (history_helpers, run_latency_helpers)
+    sys.path.insert(0, HERE)
 
 DATA = Path(__file__).parent / "data"
 
@@ -47,3 +53,15 @@ def window(qtbot, qloop, tmp_path: Path) -> Iterator[MainWindow]:  # type: ignor
     win.close()
     left = [(t.parent().metaObject().className(), t.parent().objectName(), t.interval()) for t in running_timers(win)]
     assert left == [], "a QTimer is still running after the window closed"
+
+
+@pytest.fixture
+def opened(window: MainWindow, qloop: qasync.QEventLoop, tmp_path: Path) -> tuple[MainWindow, Any, Any, Path]:
+    """A window with run_latency_helpers' chain flow open, and the events of a finished run of it."""
+    from run_latency_helpers import chain_flow, run_events
+
+    path = chain_flow(tmp_path)
+    assert window.open_file(path)
+    component, events, run_dir = run_events(qloop, path)
+    assert any(e["type"] == "run_completed" for e in events)
+    return window, component, events, run_dir

@@ -7,10 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from PySide6 import QtCore, QtWidgets
-
-sys.path.insert(0, str(Path(__file__).parent))
 from history_helpers import chain_flow, executed_and_loaded, make_run, write_flow
+from PySide6 import QtCore, QtWidgets
 
 from dad_studio.runs import RunIndex
 from dad_studio.ui.history.table import COLUMNS

@@ -10,10 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6 import QtCore
-
-sys.path.insert(0, str(Path(__file__).parent))
 from history_helpers import executed_and_loaded, write_flow
+from PySide6 import QtCore
 
 from dad_studio.model import FlowDefinition
 from dad_studio.runs import read_run

@@ -3,13 +3,12 @@ same state as the direct paths they replace."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import qasync
+import run_latency_helpers as helpers
 
 from dad_studio.editor.commands import AddNode
 from dad_studio.engine.trust import code_uses
@@ -19,15 +18,6 @@ from dad_studio.ui.run import context_panel
 from dad_studio.ui.run.artifacts import Entry, scan
 from dad_studio.ui.run.context_panel import ContextPanel
 from dad_studio.ui.run.snapshot import SnapshotCache
-
-_spec = importlib.util.spec_from_file_location(
-    "run_latency_slicing_helpers", Path(__file__).with_name("test_run_latency_slicing.py")
-)
-assert _spec is not None and _spec.loader is not None
-helpers = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = helpers
-_spec.loader.exec_module(helpers)
-opened = helpers.opened  # the slicing tests' fixture: a window with the chain flow and a finished run
 
 
 def test_prepared_snapshot_is_a_copy_of_the_document_now(window: MainWindow, tmp_path: Path) -> None:

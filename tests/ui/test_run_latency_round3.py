@@ -4,9 +4,7 @@ path must end in the state its direct path gives; budgets are driven by fake clo
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import sys
 import threading
 import time
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Any
 
 import pytest
 import qasync
+import run_latency_helpers as helpers
 from PySide6 import QtGui
 
 from dad_studio.runs.state import RunState
@@ -24,15 +23,6 @@ from dad_studio.ui.run.context_panel import ContextPanel
 from dad_studio.ui.run.session import RunSession
 from dad_studio.ui.run.slices import MAX_REST_MS, SliceQueue
 from dad_studio.ui.run.snapshot import SnapshotCache
-
-_spec = importlib.util.spec_from_file_location(
-    "run_latency_slicing_helpers_r3", Path(__file__).with_name("test_run_latency_slicing.py")
-)
-assert _spec is not None and _spec.loader is not None
-helpers = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = helpers
-_spec.loader.exec_module(helpers)
-opened = helpers.opened  # a window with the chain flow open and the events of a finished run
 
 
 class StepClock:
