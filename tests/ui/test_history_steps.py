@@ -2,8 +2,8 @@
 
 The viewer moves step by step through `ReplaySession.go_to`, which returns the paths the crossed
 events touched (or None: rebuild); the canvas overlay and the panels then touch only those. Any
-sequence of steps and jumps must leave the canvas, the context tree and the outcome panel exactly
-as a full rebuild at the same step would draw them.
+sequence of steps and jumps must leave the canvas, the context tree (and its "in scope" list) and
+the outcome panel exactly as a full rebuild at the same step would draw them.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PySide6 import QtWidgets
 
 from dad_studio.fileformat import dumps_flow
 from dad_studio.model import FlowDefinition
@@ -73,8 +74,19 @@ def picture(viewer: RunViewer) -> dict[str, Any]:
         "nodes": {k: (i.run_status, i.run_text, i.run_tail) for k, i in scene.nodes.items()},
         "edges": sorted((e.edge.source, e.edge.target, e.run_state) for e in scene.edges.values()),
         "context": viewer.context.rows(),
+        "scope": scope_rows(viewer),
         "outcome": viewer.outcomes.current_record(),
     }
+
+
+def scope_rows(viewer: RunViewer) -> list[tuple[str, str]]:
+    """The context panel's "in scope" list (variables, then the results of the component's elements)."""
+    rows = []
+    iterator = QtWidgets.QTreeWidgetItemIterator(viewer.context.scope)
+    while (item := iterator.value()) is not None:
+        rows.append((item.text(0), item.text(1)))
+        iterator += 1
+    return rows
 
 
 def rebuilt(viewer: RunViewer) -> dict[str, Any]:

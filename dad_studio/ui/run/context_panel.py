@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -364,6 +365,23 @@ class ContextPanel(RunPanel):
             path = state.root_id
         self.scope_path = path
         self.refresh_scope()
+
+    def scope_touched(self, changed: Iterable[str]) -> bool:
+        """Whether any of these paths is the scope's component, one of its ancestors (their variables
+        are in scope too) or one of its elements (whose rows the scope lists); a change deeper down
+        shows only when that element's own row changes."""
+        path = self.scope_path
+        if path is None:
+            return False
+        prefix = path + "."
+        cut = len(prefix)
+        for p in changed:
+            if p.startswith(prefix):
+                if "." not in p[cut:]:
+                    return True
+            elif p == path or path.startswith(p + "."):
+                return True
+        return False
 
     def refresh_scope(self) -> None:
         """Variables in scope of the selected component, then the results of its elements."""
