@@ -1,4 +1,4 @@
-"""Artifact preview of huge files: bounded reads, no broken truncated images."""
+"""Artifact browser: previews of huge files (bounded reads, no broken truncated images) and the listing."""
 
 from __future__ import annotations
 
@@ -65,3 +65,24 @@ def test_run_studio_preview_keeps_an_image_over_the_text_limit_whole(tmp_path: P
     assert kind == "image" and len(content) == path.stat().st_size
     pixmap = QtGui.QPixmap()
     assert pixmap.loadFromData(content) and pixmap.width() == 700
+
+
+def test_a_file_written_twice_is_one_row_at_its_latest_size(tmp_path: Path) -> None:
+    """Two artifact_written events for one file (a node rewrote it) list it once, not twice."""
+    from dad_studio.runs import RunWriter
+    from dad_studio.runs.testing import EventLog
+    from dad_studio.ui.run.artifacts import scan
+
+    run_dir = tmp_path / "run_x"
+    writer = RunWriter(run_dir)
+    writer.open({"root_component_id": "f"}, b"{}")
+    log = EventLog(writer)
+    report = writer.artifact_dir("f.a") / "report.md"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    for text in ("first", "first and more"):
+        report.write_text(text)
+        log.emit("artifact_written", "f.a", artifact="f/a/report.md", size=len(text), media_type="text/markdown")
+    log.emit("artifact_written", "f.a", artifact="f/a/other.txt", size=1, media_type="text/plain")
+    writer.close(status="completed")
+    files = [(e.hier, e.label, e.size) for e in scan(run_dir) if e.file is not None]
+    assert files == [(("f", "a"), "report.md", len("first and more")), (("f", "a"), "other.txt", 1)]

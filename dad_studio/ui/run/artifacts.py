@@ -45,7 +45,8 @@ class Entry:
 def scan(run_dir: Path) -> list[Entry]:
     """Every artifact file (under artifacts/ or announced by an event) and every node record."""
     entries: list[Entry] = []
-    seen: set[Path] = set()
+    seen: dict[Path, int] = {}
+    """File -> its entry's index: a file written again (two events) is one row, at its latest size."""
     record = read_run(run_dir)
     root = run_dir / "artifacts"
     for event in record.events:
@@ -59,8 +60,12 @@ def scan(run_dir: Path) -> list[Entry]:
             label = file.relative_to(element_dir).as_posix()
         except ValueError:
             label = file.name
-        seen.add(file.resolve())
-        entries.append(Entry(hier, label, file=file, size=int(event.get("size") or 0)))
+        entry = Entry(hier, label, file=file, size=int(event.get("size") or 0))
+        at = seen.setdefault(file.resolve(), len(entries))
+        if at == len(entries):
+            entries.append(entry)
+        else:
+            entries[at] = entry
     if root.is_dir():
         for folder, _dirs, files in os.walk(root):
             for name in sorted(files):
