@@ -109,7 +109,7 @@ class IsolatedExecution:
                 recorder = state.recorder
                 recorder.close(status=_status_for(exc_type))
                 # Everything the run wrote is finished when the block ends (index connection closed too).
-                await asyncio.get_running_loop().run_in_executor(None, recorder.wait_closed)
+                await recorder.aclosed()
 
 
 def _status_for(exc_type: Any) -> str:
