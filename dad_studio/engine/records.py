@@ -93,9 +93,10 @@ class Recorder:
         self._pool: ThreadPoolExecutor | None = None
         """One thread per run for the index: it opens index.sqlite while the run goes on (so the disk
         waits overlap the run) and records the run at the end; an sqlite connection stays in the
-        thread that made it. `aclose` runs the whole close there too."""
+        thread that made it. `aopen` opens the folder there too; `aclose` closes it in another thread."""
         self._index_future: Future[Any] | None = None
-        self._pool_thread: int | None = None
+        self._closing_thread: int | None = None
+        """The thread running the first `close`: a second call there (re-entrant) must not wait for it."""
         self._last_task: Future[Any] | None = None
         """The index rows and the connection's close, left to finish after the run returns (see
         `wait_closed`)."""
@@ -175,22 +176,28 @@ class Recorder:
         return self.writer.artifact_dir(hier_path)
 
     async def aclose(self, **final_fields: Any) -> None:
-        """`close` in the run's records thread, so the event loop (the GUI) does not wait on the
-        telemetry flush, the manifest and the index. Called once no event can be emitted any more."""
+        """`close` in an executor thread, so the event loop (the GUI) does not wait on the telemetry
+        flush and the manifest. Called once no event can be emitted any more.
+
+        Not in the records thread: that one may still be opening the index (24-55 ms for a new run
+        root, its file and schema made with their fsyncs), and a run of a few tens of ms waited that
+        long to close. The index rows are queued behind the open anyway (`_index`)."""
         if self._closed:
             return
-        await asyncio.get_running_loop().run_in_executor(self._pool, lambda: self.close(**final_fields))
+        await asyncio.get_running_loop().run_in_executor(None, lambda: self.close(**final_fields))
 
     def close(self, **final_fields: Any) -> None:
         """Flush and close everything; safe to call twice, from any thread, on any path out of a run.
 
-        A second call while the first is still closing waits for it to finish (except in the records
-        thread, where the first call may be waiting on that very thread)."""
+        A second call while the first is still closing waits for it to finish (except in the thread
+        running the first call, which would wait for itself)."""
         with self._close_lock:
             first = not self._closed
             self._closed = True
+            if first:
+                self._closing_thread = threading.get_ident()
         if not first:
-            if threading.get_ident() != self._pool_thread:
+            if threading.get_ident() != self._closing_thread:
                 self._close_done.wait()
             return
         try:
@@ -226,7 +233,6 @@ class Recorder:
     def _open_index(self) -> Any:
         from dad_studio.runs import RunIndex
 
-        self._pool_thread = threading.get_ident()
         _let_the_loop_in()
         return RunIndex(self.run_context.resolved_run_root)
 
