@@ -2,8 +2,8 @@
 
 The index is derived data, the folders are the truth: a missing, corrupt or outdated index is rebuilt
 or refreshed from them, never trusted over them. Each row remembers the size and mtime of the run.json
-and the size of the events.jsonl it was read from, so a refresh re-reads only the folders that changed
-(or whose writer died since). Several processes may record into one root: WAL mode, a busy timeout
+and the size of the events.jsonl it was read from, so a refresh re-reads only the folders that changed,
+and the runs indexed while still running (their log grows without changing size, runs.eventlog). Several processes may record into one root: WAL mode, a busy timeout
 and one short write transaction per run keep the file whole.
 """
 
@@ -25,7 +25,6 @@ from dad_studio.runs.common import (
     MANIFEST_FIELDS,
     MANIFEST_NAME,
     RunNotFound,
-    process_alive,
 )
 from dad_studio.runs.reader import RunRecord, _sum_usage, derive_status, read_run
 
@@ -279,8 +278,10 @@ class RunIndex:
             row = rows.get(run_id)
             if row is None or tuple(row[:3]) != stamp:
                 stale[run_id] = (run_dir, stamp)
-            elif row[3] == "running" and not process_alive(json.loads(row[4])):
-                stale[run_id] = (run_dir, stamp)  # its writer died since: now interrupted
+            elif row[3] == "running":
+                # A live log grows inside its mapped window, its size unchanged (runs.eventlog), and
+                # its writer may have died since (now interrupted): read it again.
+                stale[run_id] = (run_dir, stamp)
         gone = [run_id for run_id in rows if run_id not in on_disk]
         if not stale and not gone:
             return
@@ -378,10 +379,10 @@ class RunIndex:
         run_dir = self.run_root / run_id
         stamp = _stamp(run_dir) if (run_dir / MANIFEST_NAME).is_file() else None
         row = self._conn.execute(
-            "SELECT manifest_mtime_ns, manifest_size, events_size FROM runs WHERE run_id = ?", (run_id,)
+            "SELECT manifest_mtime_ns, manifest_size, events_size, status FROM runs WHERE run_id = ?", (run_id,)
         ).fetchone()
-        if stamp is not None and (row is None or tuple(row) != stamp):
-            self.record_run(run_dir)
+        if stamp is not None and (row is None or tuple(row[:3]) != stamp or row[3] == "running"):
+            self.record_run(run_dir)  # new, changed, or still running (its log grows in place)
         cursor = self._conn.execute(
             f"SELECT {', '.join(_NODE_COLUMNS)} FROM node_results WHERE run_id = ? ORDER BY path", (run_id,)
         )

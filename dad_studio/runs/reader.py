@@ -24,6 +24,7 @@ from dad_studio.runs.common import (
     RunNotFound,
     process_alive,
 )
+from dad_studio.runs.eventlog import data_end, without_padding
 
 _COMMON_KEYS = frozenset({"seq", "ts", "type", "path"})
 _TAIL_BYTES = 1 << 16
@@ -93,8 +94,9 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
 
 
 def parse_events(raw: bytes) -> tuple[list[dict[str, Any]], list[str]]:
-    """Events in seq order and the problems met; a last line without its newline is torn, ignored."""
-    lines = raw.split(b"\n")
+    """Events in seq order and the problems met; a last line without its newline is torn, ignored,
+    and so is the zero tail of a log still open or whose writer was killed (`runs.eventlog`)."""
+    lines = without_padding(raw).split(b"\n")
     lines.pop()  # after the last newline: empty, or a line the writer never finished
     events: list[dict[str, Any]] = []
     problems: list[str] = []
@@ -192,9 +194,9 @@ def tail_run_completed(events_path: Path) -> dict[str, Any] | None:
     """The run_completed event if it is the log's last complete line, reading only the tail."""
     try:
         with open(events_path, "rb") as f:
-            size = f.seek(0, os.SEEK_END)
+            size = data_end(f, f.seek(0, os.SEEK_END))
             f.seek(max(0, size - _TAIL_BYTES))
-            tail = f.read()
+            tail = f.read(size - f.tell())
     except OSError:
         return None
     end = tail.rfind(b"\n")

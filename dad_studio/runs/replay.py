@@ -28,6 +28,7 @@ import orjson
 
 from dad_studio.model.definitions import ComponentDefinition, component_from_dict
 from dad_studio.runs.common import BLOBS_DIR, EVENTS_NAME, FLOW_SNAPSHOT_NAME, RunNotFound
+from dad_studio.runs.eventlog import without_padding
 from dad_studio.runs.reader import derive_status, is_blob_ref, read_manifest
 from dad_studio.runs.state import RunState
 
@@ -119,7 +120,7 @@ class Replay:
                     self._completed = None
                     self._reset_states()
                 f.seek(self._offset)
-                raw = f.read()
+                raw = without_padding(f.read())  # a live log is followed by zeros (runs.eventlog)
         except FileNotFoundError:
             raw = b""
         end = raw.rfind(b"\n")

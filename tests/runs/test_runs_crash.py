@@ -1,7 +1,9 @@
 """kill -9 of a process appending to the store: every event flushed before the kill reads back.
 
 The child appends events in a loop (some big enough to go to blobs) and prints each seq to a pipe after
-`append` returns; the parent kills it at a random moment, then reads the folder.
+`append` returns; the parent kills it at a random moment, then reads the folder. The log is a shared
+memory map of the file (runs.eventlog): once with its usual window, once with windows small enough
+that kills land while it moves on to the next one.
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from dad_studio.runs import read_run
 
 CHILD = r"""
 import sys
 from pathlib import Path
-from dad_studio.runs import RunWriter, utc_timestamp
+from dad_studio.runs import RunWriter, eventlog, utc_timestamp
 
+if len(sys.argv) > 2:
+    eventlog.WINDOW = int(sys.argv[2])  # a small window: the log moves to a new one many times a second
 writer = RunWriter(Path(sys.argv[1]))
 writer.open({"root_component_id": "main"}, b"{}")
 out = sys.stdout
@@ -40,13 +46,17 @@ while True:
 KILLS = 20
 
 
-def test_kill_minus_nine_at_random_moments_loses_no_flushed_event(tmp_path: Path) -> None:
+@pytest.mark.parametrize("window", [None, 1 << 16], ids=["window-default", "window-64KiB"])
+def test_kill_minus_nine_at_random_moments_loses_no_flushed_event(tmp_path: Path, window: int | None) -> None:
     rng = random.Random(1234)
     blobs_seen = 0
     for attempt in range(KILLS):
         run_dir = tmp_path / f"run_{attempt}"
         child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(run_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [sys.executable, "-c", CHILD, str(run_dir), *([str(window)] if window else [])],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         assert child.stdout is not None
         assert child.stdout.readline() == "ready\n", child.stderr.read() if child.stderr else ""

@@ -1,0 +1,137 @@
+"""events.jsonl through a shared memory map (dad_studio.runs.eventlog): what readers see while the log
+is open, after its writer is killed, and after it is closed; the window moving on; the fallback."""
+
+from __future__ import annotations
+
+import json
+import mmap
+from pathlib import Path
+
+import pytest
+
+from dad_studio.runs import RunIndex, RunWriter, read_run
+from dad_studio.runs import eventlog as eventlog_module
+from dad_studio.runs.eventlog import LogFile, data_end, without_padding
+from dad_studio.runs.reader import tail_run_completed
+from dad_studio.runs.replay import Replay
+from dad_studio.runs.testing import EventLog, dead_pid
+
+
+def _lines(n: int, width: int = 100) -> list[bytes]:
+    return [json.dumps({"seq": i, "pad": "x" * (width + i % 37)}).encode() + b"\n" for i in range(1, n + 1)]
+
+
+def test_lines_cross_window_ends_and_the_closed_file_is_exactly_its_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(eventlog_module, "WINDOW", mmap.PAGESIZE)  # a new window every page or so
+    path = tmp_path / "events.jsonl"
+    log = LogFile(path)
+    assert log.mapped
+    lines = _lines(300)
+    big = b'{"seq": 301, "big": "' + b"y" * (3 * mmap.PAGESIZE) + b'"}\n'  # longer than a window
+    for line in [*lines, big]:
+        log.append(line)
+    assert path.stat().st_size > sum(map(len, lines)) + len(big)  # mapped ahead: a zero tail
+    assert without_padding(path.read_bytes()) == b"".join(lines) + big  # readers see every line now
+    log.close()
+    assert path.read_bytes() == b"".join(lines) + big
+    log.close()  # a second close does nothing
+
+    again = LogFile(path)  # appending to an existing log (resume) starts at its end
+    again.append(b'{"seq": 302}\n')
+    again.close()
+    assert path.read_bytes().endswith(big + b'{"seq": 302}\n')
+
+
+def test_a_file_that_cannot_be_mapped_gets_one_write_per_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> mmap.mmap:
+        raise OSError(19, "No such device")  # what a file system without shared maps answers
+
+    monkeypatch.setattr(eventlog_module.mmap, "mmap", refuse)
+    path = tmp_path / "events.jsonl"
+    log = LogFile(path)
+    assert not log.mapped
+    lines = _lines(50)
+    for line in lines:
+        log.append(line)
+        assert path.stat().st_size == sum(map(len, lines[: lines.index(line) + 1]))  # no zero tail, ever
+    log.sync()
+    log.close()
+    assert path.read_bytes() == b"".join(lines)
+    with pytest.raises(ValueError, match="closed"):
+        log.append(b"{}\n")
+
+
+def test_data_end_skips_a_zero_tail_longer_than_a_read(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"abc\n" + b"\0" * (3 * (1 << 16) + 5))
+    with open(path, "rb") as f:
+        assert data_end(f, path.stat().st_size) == 4
+    path.write_bytes(b"\0" * 10)
+    with open(path, "rb") as f:
+        assert data_end(f, 10) == 0
+    assert without_padding(b"a\nb\0\0") == b"a\nb" and without_padding(b"a\n") == b"a\n"
+
+
+def _open_run(run_dir: Path) -> tuple[RunWriter, EventLog]:
+    writer = RunWriter(run_dir)
+    writer.open({"root_component_id": "main"}, b"{}")
+    log = EventLog(writer)
+    log.emit("run_started", "main", run_id=run_dir.name, root_component_id="main", variables={})
+    return writer, log
+
+
+def test_readers_of_a_live_log_see_every_event_and_nothing_of_its_zero_tail(tmp_path: Path) -> None:
+    run_root = tmp_path / "runs"
+    run_dir = run_root / "run_live"
+    writer, log = _open_run(run_dir)
+    log.node("main.a")
+    assert (run_dir / "events.jsonl").stat().st_size >= eventlog_module.WINDOW  # the window is mapped
+
+    record = read_run(run_dir)
+    assert record.status == "running" and record.problems == [] and record.events == log.written
+    replay = Replay(run_dir)
+    assert len(replay) == len(log.written)
+    with RunIndex(run_root) as index:
+        (row,) = index.list()
+        assert row["status"] == "running" and row["counts"] == {"completed": 1}
+        size = (run_dir / "events.jsonl").stat().st_size
+        log.node("main.b")  # the log grows inside its window: the file's size does not change
+        assert (run_dir / "events.jsonl").stat().st_size == size
+        (row,) = index.list()  # a running run is read again all the same
+        assert row["counts"] == {"completed": 2}
+        assert [r["path"] for r in index.node_results("run_live")] == ["main.a", "main.b"]
+    assert replay.refresh() == 2 and len(replay) == len(log.written)
+
+    log.emit("run_completed", "main", status="completed", counts={"completed": 2}, usage={}, duration_ms=1.0)
+    completed = tail_run_completed(run_dir / "events.jsonl")  # found before the zero tail
+    assert completed is not None and completed["status"] == "completed"
+    assert read_run(run_dir, load_events=False).status == "completed"
+    writer.close()
+    assert (run_dir / "events.jsonl").read_bytes().endswith(b"}\n")  # cut to its lines
+
+
+def test_a_killed_writers_log_reads_back_and_reopening_cuts_the_torn_line_and_the_zeros(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run_killed"
+    writer, log = _open_run(run_dir)
+    log.node("main.a")
+    # What a kill -9 in the middle of a line leaves: the lines so far, part of one, zeros to the window's end.
+    assert writer._log is not None and writer._log.mapped
+    writer._log.append(b'{"seq": 4, "ts": "x", "type": "node_sta')
+    writer._log._unmap_quietly()  # the process is gone: nobody cuts the file
+    writer.update_manifest(pid=dead_pid())
+    raw = (run_dir / "events.jsonl").read_bytes()
+    assert raw.endswith(b"\0" * 100)
+
+    record = read_run(run_dir)
+    assert record.status == "interrupted" and record.problems == [] and record.events == log.written
+    assert Replay(run_dir).status == "interrupted"
+
+    again = RunWriter(run_dir)
+    again.open({"root_component_id": "main"}, b"{}")  # what --resume does to the old folder's log
+    again.append({"seq": 4, "ts": "t", "type": "log", "path": "main", "level": "info", "message": "resumed"})
+    again.close(status="completed")
+    record = read_run(run_dir)
+    assert [e["seq"] for e in record.events] == [1, 2, 3, 4] and record.problems == []
+    assert b"\0" not in (run_dir / "events.jsonl").read_bytes()
