@@ -14,12 +14,16 @@ data. A log whose writer was killed keeps its zero tail: readers stop at the fir
 (`without_padding`, `data_end`); no JSON line can contain one (a NUL inside a string is written
 escaped, as \\u0000). Reopening the log (`--resume`) cuts the torn line and the zeros first.
 
-Where a file cannot be mapped (a file system without shared writable maps), the log falls back to one
-`write()` per line on an `O_APPEND` descriptor.
+Each window's blocks are reserved (`posix_fallocate`) before it is mapped: a copy into a page the
+disk has no room for would kill the process with SIGBUS, where a full disk must be an error the run
+reports. So the map is used only where that reservation exists (Linux, the BSDs). Elsewhere, and on a
+file system that cannot reserve or map (some network and FUSE file systems), the log falls back to
+one `write()` per line on its `O_APPEND` descriptor, the way it was written before.
 """
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 from pathlib import Path
@@ -33,6 +37,13 @@ would cross the end of this one."""
 _GRANULARITY = mmap.ALLOCATIONGRANULARITY
 _PAGE = mmap.PAGESIZE
 _CHUNK = 1 << 16
+_CAN_RESERVE = hasattr(os, "posix_fallocate")
+_CANNOT_MAP = frozenset(
+    getattr(errno, name)
+    for name in ("EOPNOTSUPP", "ENOTSUP", "ENOSYS", "EINVAL", "ENODEV", "EACCES")
+    if hasattr(errno, name)
+)
+"""What a file system that cannot reserve blocks or map a file answers: the log writes lines instead."""
 
 
 class LogFile:
@@ -49,31 +60,32 @@ class LogFile:
         self._limit = 0
         self.mapped = False
         """Whether lines go through the map (False: one `write()` each, the fallback)."""
-        if use_map:
+        if use_map and _CAN_RESERVE:
+            self.mapped = True
             try:
-                self._remap(0)
-                self.mapped = True
-            except (OSError, ValueError, OverflowError):
-                self._unmap_quietly()
-                os.ftruncate(self._fd, self._end)  # no zero tail left by a half-made window
+                self._move_window(0)
+            except BaseException:
+                self.close()
+                raise
 
     def append(self, data: bytes) -> None:
         """Add one line (`data` ends with a newline). Durable against kill -9 when it returns."""
         end = self._end + len(data)
         if self.mapped:
             if end > self._limit:
-                self._remap(len(data))
+                self._move_window(len(data))
             mapping = self._map
-            assert mapping is not None
-            base = self._base
-            mapping[self._end - base : end - base] = data
-        else:
-            fd = self._fd
-            if fd is None:
-                raise ValueError("append to a closed event log")
-            view = memoryview(data)
-            while view:  # regular files write everything unless the disk is full; be sure
-                view = view[os.write(fd, view) :]
+            if mapping is not None:
+                base = self._base
+                mapping[self._end - base : end - base] = data
+                self._end = end
+                return
+        fd = self._fd
+        if fd is None:
+            raise ValueError("append to a closed event log")
+        view = memoryview(data)
+        while view:  # regular files write everything unless the disk is full; be sure
+            view = view[os.write(fd, view) :]
         self._end = end
 
     def sync(self) -> None:
@@ -97,9 +109,10 @@ class LogFile:
         finally:
             os.close(fd)
 
-    def _remap(self, need: int) -> None:
+    def _move_window(self, need: int) -> None:
         """Map a window that starts at the data's end (rounded down as mmap requires) and holds at
-        least `need` more bytes; the file is extended to cover it first (zeros, sparse)."""
+        least `need` more bytes, its blocks reserved first (a full disk raises OSError here). A file
+        system that cannot do either gets lines written from now on."""
         fd = self._fd
         if fd is None:
             raise ValueError("append to a closed event log")
@@ -108,18 +121,17 @@ class LogFile:
             self._map = None
         base = self._end - self._end % _GRANULARITY
         size = max(WINDOW, -(-(self._end - base + need) // _PAGE) * _PAGE)
-        os.ftruncate(fd, base + size)
-        self._map = mmap.mmap(fd, size, offset=base)
+        try:
+            os.posix_fallocate(fd, base, size)  # also makes the file that long
+            self._map = mmap.mmap(fd, size, offset=base)
+        except OSError as exc:
+            self.mapped = False
+            os.ftruncate(fd, self._end)  # no reserved tail: appends go right after the data
+            if exc.errno not in _CANNOT_MAP:
+                raise
+            return
         self._base = base
         self._limit = base + size
-
-    def _unmap_quietly(self) -> None:
-        if self._map is not None:
-            try:
-                self._map.close()
-            except (OSError, ValueError):
-                pass
-            self._map = None
 
 
 def without_padding(raw: bytes) -> bytes:

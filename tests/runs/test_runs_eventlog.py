@@ -3,8 +3,13 @@ is open, after its writer is killed, and after it is closed; the window moving o
 
 from __future__ import annotations
 
+import errno
 import json
 import mmap
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,13 +19,19 @@ from dad_studio.runs import eventlog as eventlog_module
 from dad_studio.runs.eventlog import LogFile, data_end, without_padding
 from dad_studio.runs.reader import tail_run_completed
 from dad_studio.runs.replay import Replay
-from dad_studio.runs.testing import EventLog, dead_pid
+from dad_studio.runs.testing import EventLog
+
+
+needs_map = pytest.mark.skipif(
+    not hasattr(os, "posix_fallocate"), reason="the log is mapped only where blocks can be reserved (Linux, BSD)"
+)
 
 
 def _lines(n: int, width: int = 100) -> list[bytes]:
     return [json.dumps({"seq": i, "pad": "x" * (width + i % 37)}).encode() + b"\n" for i in range(1, n + 1)]
 
 
+@needs_map
 def test_lines_cross_window_ends_and_the_closed_file_is_exactly_its_lines(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -82,6 +93,7 @@ def _open_run(run_dir: Path) -> tuple[RunWriter, EventLog]:
     return writer, log
 
 
+@needs_map
 def test_readers_of_a_live_log_see_every_event_and_nothing_of_its_zero_tail(tmp_path: Path) -> None:
     run_root = tmp_path / "runs"
     run_dir = run_root / "run_live"
@@ -112,21 +124,35 @@ def test_readers_of_a_live_log_see_every_event_and_nothing_of_its_zero_tail(tmp_
     assert (run_dir / "events.jsonl").read_bytes().endswith(b"}\n")  # cut to its lines
 
 
+KILLED_CHILD = r"""
+import os, signal, sys
+from pathlib import Path
+from dad_studio.runs import RunWriter
+from dad_studio.runs.testing import EventLog
+
+writer = RunWriter(Path(sys.argv[1]))
+writer.open({"root_component_id": "main"}, b"{}")
+log = EventLog(writer)
+log.emit("run_started", "main", run_id="run_killed", root_component_id="main", variables={})
+log.node("main.a")
+assert writer._log is not None and writer._log.mapped
+writer._log.append(b'{"seq": 4, "ts": "x", "type": "node_sta')  # killed in the middle of a line
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@needs_map
 def test_a_killed_writers_log_reads_back_and_reopening_cuts_the_torn_line_and_the_zeros(tmp_path: Path) -> None:
     run_dir = tmp_path / "run_killed"
-    writer, log = _open_run(run_dir)
-    log.node("main.a")
-    # What a kill -9 in the middle of a line leaves: the lines so far, part of one, zeros to the window's end.
-    assert writer._log is not None and writer._log.mapped
-    writer._log.append(b'{"seq": 4, "ts": "x", "type": "node_sta')
-    writer._log._unmap_quietly()  # the process is gone: nobody cuts the file
-    writer.update_manifest(pid=dead_pid())
+    child = subprocess.run([sys.executable, "-c", KILLED_CHILD, str(run_dir)], capture_output=True, text=True)
+    assert child.returncode == -signal.SIGKILL, child.stderr
     raw = (run_dir / "events.jsonl").read_bytes()
-    assert raw.endswith(b"\0" * 100)
+    assert b'"node_sta' in raw and raw.endswith(b"\0" * 100)  # the torn line, then the window's zeros
 
     record = read_run(run_dir)
-    assert record.status == "interrupted" and record.problems == [] and record.events == log.written
-    assert Replay(run_dir).status == "interrupted"
+    assert record.status == "interrupted" and record.problems == []
+    assert [e["seq"] for e in record.events] == [1, 2, 3]
+    assert Replay(run_dir).status == "interrupted" and len(Replay(run_dir)) == 3
 
     again = RunWriter(run_dir)
     again.open({"root_component_id": "main"}, b"{}")  # what --resume does to the old folder's log
@@ -135,3 +161,54 @@ def test_a_killed_writers_log_reads_back_and_reopening_cuts_the_torn_line_and_th
     record = read_run(run_dir)
     assert [e["seq"] for e in record.events] == [1, 2, 3, 4] and record.problems == []
     assert b"\0" not in (run_dir / "events.jsonl").read_bytes()
+
+
+@needs_map
+def test_a_full_disk_is_an_error_of_the_append_not_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window's blocks are reserved before it is mapped: no room is an OSError the run reports
+    (a copy into an unbacked page would be a SIGBUS), and the lines so far stay whole."""
+    monkeypatch.setattr(eventlog_module, "WINDOW", mmap.PAGESIZE)
+    path = tmp_path / "events.jsonl"
+    log = LogFile(path)
+    lines = _lines(10)
+    for line in lines:
+        log.append(line)
+    real = os.posix_fallocate
+
+    def full(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(eventlog_module.os, "posix_fallocate", full)
+    more = _lines(200)
+    done = 0
+    with pytest.raises(OSError, match="No space"):
+        for line in more:
+            log.append(line)
+            done += 1
+    assert done < len(more)
+    monkeypatch.setattr(eventlog_module.os, "posix_fallocate", real)
+    log.close()
+    assert path.read_bytes() == b"".join(lines + more[:done])  # every line appended, whole, no zeros
+
+
+@needs_map
+def test_a_file_system_that_cannot_reserve_a_later_window_gets_lines_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(eventlog_module, "WINDOW", mmap.PAGESIZE)
+    path = tmp_path / "events.jsonl"
+    log = LogFile(path)
+    lines = _lines(200)
+    for line in lines[:10]:
+        log.append(line)
+
+    def unsupported(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+
+    monkeypatch.setattr(eventlog_module.os, "posix_fallocate", unsupported)
+    for line in lines[10:]:
+        log.append(line)
+    assert not log.mapped
+    assert path.read_bytes() == b"".join(lines)  # written, not mapped: no zero tail while open
+    log.close()
+    assert path.read_bytes() == b"".join(lines)
