@@ -21,7 +21,6 @@ from dad_studio.runs.reader import tail_run_completed
 from dad_studio.runs.replay import Replay
 from dad_studio.runs.testing import EventLog
 
-
 needs_map = pytest.mark.skipif(
     not hasattr(os, "posix_fallocate"), reason="the log is mapped only where blocks can be reserved (Linux, BSD)"
 )

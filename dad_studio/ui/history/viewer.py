@@ -229,6 +229,8 @@ class RunViewer(QtWidgets.QMainWindow):
         self.follow_timer.setInterval(FOLLOW_MS)
         self.follow_timer.timeout.connect(self.follow)
         self.watcher = QtCore.QFileSystemWatcher(self)
+        # The timer follows the log: a mapped log (runs.eventlog) grows without the write() calls a
+        # watcher hears. The watcher catches what is written (the fallback's lines, the final cut).
         self.watcher.fileChanged.connect(lambda _name: self.follow())
 
         self.timeline.step_requested.connect(self.go_to)
