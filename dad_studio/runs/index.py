@@ -2,9 +2,10 @@
 
 The index is derived data, the folders are the truth: a missing, corrupt or outdated index is rebuilt
 or refreshed from them, never trusted over them. Each row remembers the size and mtime of the run.json
-and the size of the events.jsonl it was read from, so a refresh re-reads only the folders that changed,
-and the runs indexed while still running (their log grows without changing size, runs.eventlog). Several processes may record into one root: WAL mode, a busy timeout
-and one short write transaction per run keep the file whole.
+and the size of the events.jsonl it was read from, so a refresh re-reads only the folders that changed
+and the runs indexed while still running (their log grows without changing size, runs.eventlog).
+Several processes may record into one root: WAL mode, a busy timeout and one short write transaction
+per run keep the file whole.
 """
 
 from __future__ import annotations
@@ -268,9 +269,9 @@ class RunIndex:
         """Bring the index up to date with the folders: add new, re-read changed, drop vanished runs."""
         on_disk = self._scan()
         rows = {
-            row[0]: (row[1], row[2], row[3], row[4], row[5])
+            row[0]: row[1:]
             for row in self._conn.execute(
-                "SELECT run_id, manifest_mtime_ns, manifest_size, events_size, status, manifest FROM runs"
+                "SELECT run_id, manifest_mtime_ns, manifest_size, events_size, status FROM runs"
             )
         }
         stale: dict[str, tuple[Path, Stamp]] = {}
