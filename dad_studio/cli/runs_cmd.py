@@ -1,8 +1,11 @@
-"""`dad-studio runs list|show`: past runs from the run store (RUNS.md, ARCHITECTURE.md).
+"""`dad-studio runs list|show|events`: past runs from the run store (RUNS.md, ARCHITECTURE.md).
 
 `list` prints runs newest first (a table on a terminal, tab-separated text otherwise; `--json`: the
 manifests); `show RUN_ID` prints one manifest and its elements (`--json`: the manifest with `nodes`,
-hierarchy path -> status). An unknown run exits 2 with one line on stderr.
+hierarchy path -> status); `events RUN_ID` prints the run's event log, one JSON object per line, and
+with `--follow` goes on printing what a running run writes until it ends (what `tail -f` on
+events.jsonl did before the log was mapped: a mapped log is followed by zeros and does not grow in
+size). An unknown run exits 2 with one line on stderr.
 """
 
 from __future__ import annotations
@@ -10,14 +13,21 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from dad_studio.runs import RunNotFound, find_run, list_runs, read_run
+from dad_studio.runs.common import EVENTS_NAME
+from dad_studio.runs.eventlog import read_appended
+from dad_studio.runs.reader import derive_status, read_manifest
 
 DEFAULT_RUN_ROOT = Path("runs")
 """Outside any project: ./runs."""
+FOLLOW_S = 0.2
+"""How often `runs events --follow` looks at the log of a running run."""
 
 
 def default_run_root(cwd: Path | None = None) -> Path:
@@ -47,15 +57,29 @@ def register(subparsers: Any) -> None:
     _common(show)
     show.set_defaults(handler=run_show)
 
+    events = commands.add_parser(
+        "events",
+        help="print a run's events, one JSON object per line",
+        description="Print the run's event log (events.jsonl), one JSON object per line, without the zero "
+        "tail a running or killed run's log has.",
+    )
+    events.add_argument("run_id", metavar="RUN_ID")
+    events.add_argument(
+        "-f", "--follow", action="store_true", help="go on printing the events of a running run until it ends"
+    )
+    _common(events, json_flag=False)
+    events.set_defaults(handler=run_events)
 
-def _common(parser: argparse.ArgumentParser) -> None:
+
+def _common(parser: argparse.ArgumentParser, *, json_flag: bool = True) -> None:
     parser.add_argument(
         "--run-root",
         type=Path,
         help="folder of runs (default: the run root of the project the current directory is in, found by its "
         "dad-studio.json here or in a parent folder; outside a project ./runs)",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON on stdout")
+    if json_flag:
+        parser.add_argument("--json", action="store_true", help="print JSON on stdout")
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -143,6 +167,58 @@ def run_show(args: argparse.Namespace) -> int:
     for problem in record.problems:
         print(f"warning: {problem}", file=sys.stderr)
     return 0
+
+
+def run_events(args: argparse.Namespace) -> int:
+    if not _resolve_run_root(args, "events"):
+        return 2
+    try:
+        run_dir = find_run(args.run_root, args.run_id)
+    except RunNotFound as exc:
+        print(f"dad-studio runs events: {exc}", file=sys.stderr)
+        return 2
+    path = run_dir / EVENTS_NAME
+    out = sys.stdout.buffer
+    offset = 0
+    try:
+        while True:
+            ended = args.follow and _writer_gone(run_dir)
+            got = read_appended(path, offset)
+            if got is None:
+                print(f"dad-studio runs events: {path} was rewritten while it was read", file=sys.stderr)
+                return 1
+            chunk, offset = got
+            if chunk:
+                out.write(chunk)
+                out.flush()
+            # The end: run_completed is the log's last line (then the writer closes), or the writer is
+            # gone without it (interrupted, cancelled): everything it wrote has been printed above.
+            if not args.follow or ended or _ends_with_run_completed(chunk):
+                return 0
+            time.sleep(FOLLOW_S)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `| head`: the reader has seen enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 0
+
+
+def _writer_gone(run_dir: Path) -> bool:
+    """Whether the run's writer has closed the log or died: nothing more will be appended."""
+    try:
+        return derive_status(read_manifest(run_dir), None) != "running"
+    except RunNotFound:
+        return False  # run.json not written yet: the run is starting
+
+
+def _ends_with_run_completed(chunk: bytes) -> bool:
+    last = chunk.rstrip(b"\n").rpartition(b"\n")[2]
+    if b'"run_completed"' not in last:
+        return False
+    try:
+        return bool(json.loads(last).get("type") == "run_completed")
+    except (ValueError, AttributeError):
+        return False
 
 
 def _when(timestamp: Any) -> str:

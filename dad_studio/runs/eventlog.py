@@ -29,7 +29,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["WINDOW", "LogFile", "data_end", "without_padding"]
+__all__ = ["WINDOW", "LogFile", "data_end", "read_appended", "without_padding"]
 
 WINDOW = 1 << 20
 """Bytes mapped at a time (1 MiB: a thousand no-op nodes); the next window is mapped when a line
@@ -152,3 +152,20 @@ def data_end(f: BinaryIO, size: int) -> int:
             return start + len(block)
         end = start
     return 0
+
+
+def read_appended(path: Path, offset: int) -> tuple[bytes, int] | None:
+    """The whole lines of the log from `offset` on, and the offset just after them (what a follower of
+    a live log reads each time it looks); a partial last line and the zero tail wait for later. None
+    when the file is now shorter than `offset` (it was rewritten: start again from 0). A log not
+    created yet has no lines."""
+    try:
+        with open(path, "rb") as f:
+            if f.seek(0, os.SEEK_END) < offset:
+                return None
+            f.seek(offset)
+            raw = without_padding(f.read())
+    except FileNotFoundError:
+        return b"", offset
+    end = raw.rfind(b"\n") + 1
+    return raw[:end], offset + end

@@ -28,7 +28,7 @@ import orjson
 
 from dad_studio.model.definitions import ComponentDefinition, component_from_dict
 from dad_studio.runs.common import BLOBS_DIR, EVENTS_NAME, FLOW_SNAPSHOT_NAME, RunNotFound
-from dad_studio.runs.eventlog import without_padding
+from dad_studio.runs.eventlog import read_appended
 from dad_studio.runs.reader import derive_status, is_blob_ref, read_manifest
 from dad_studio.runs.state import RunState
 
@@ -109,26 +109,20 @@ class Replay:
     def refresh(self) -> int:
         """Read lines appended since the last call; returns how many events were added."""
         path = self.run_dir / EVENTS_NAME
-        try:
-            with open(path, "rb") as f:
-                size = f.seek(0, 2)
-                if size < self._offset:  # rewritten from scratch (should not happen): start over
-                    self._offset = 0
-                    self.events.clear()
-                    self._failures.clear()
-                    self._node_events.clear()
-                    self._completed = None
-                    self._reset_states()
-                f.seek(self._offset)
-                raw = without_padding(f.read())  # a live log is followed by zeros (runs.eventlog)
-        except FileNotFoundError:
-            raw = b""
-        end = raw.rfind(b"\n")
-        if end < 0:
+        got = read_appended(path, self._offset)
+        if got is None:  # rewritten from scratch (should not happen): start over
+            self._offset = 0
+            self.events.clear()
+            self._failures.clear()
+            self._node_events.clear()
+            self._completed = None
+            self._reset_states()
+            got = read_appended(path, 0) or (b"", 0)
+        chunk, self._offset = got
+        if not chunk:
             return 0
-        self._offset += end + 1
         with gc_paused():
-            added = self._parse(raw[: end + 1])
+            added = self._parse(chunk)
         if added:
             self.manifest = read_manifest(self.run_dir)
         return added
