@@ -51,7 +51,7 @@ class LogFile:
 
     __slots__ = ("_base", "_end", "_fd", "_limit", "_map", "mapped")
 
-    def __init__(self, path: Path, *, use_map: bool = True) -> None:
+    def __init__(self, path: Path) -> None:
         self._fd: int | None = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
         self._end = os.fstat(self._fd).st_size
         """Where the next line goes: the end of the data (the file's size once closed)."""
@@ -60,7 +60,7 @@ class LogFile:
         self._limit = 0
         self.mapped = False
         """Whether lines go through the map (False: one `write()` each, the fallback)."""
-        if use_map and _CAN_RESERVE:
+        if _CAN_RESERVE:
             self.mapped = True
             try:
                 self._move_window(0)
