@@ -5,6 +5,7 @@
     python bench/engine_bench.py --reps 3 --quick
     python bench/engine_bench.py --setup-peers   # build bench/peers/*/venv first (needs network)
     python bench/engine_bench.py --one --shape chain --n 1000 --records on   # one measurement (JSON)
+    python bench/engine_bench.py --against /tmp/oldtree --pairs 20 --n 1000  # paired: this checkout vs another
 
 Cases: chains of 10, 100, 1,000 no-op nodes; a fan-out of 100 branches that each sleep 50 ms
 (start -> 100 branches -> join, as the peers' scripts do). Per case: per-node overhead (µs, run
@@ -114,7 +115,9 @@ def one(shape: str, n: int, sleep: float, records: bool, telemetry: bool) -> dic
 
     result, run_s, run_cpu_s = asyncio.run(go())
     t, c = time.perf_counter(), time.process_time()
-    runner.wait_closed()  # the index rows and connection close after the run returns
+    wait_closed = getattr(runner, "wait_closed", None)  # absent in checkouts older than 0624f55 (--against)
+    if wait_closed is not None:
+        wait_closed()  # the index rows and connection close after the run returns
     settle_s, settle_cpu_s = time.perf_counter() - t, time.process_time() - c
     written = dir_bytes(work)
     shutil.rmtree(work, ignore_errors=True)
@@ -251,10 +254,20 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--setup-peers", action="store_true", help="build the peers' venvs under bench/peers")
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument(
+        "--against",
+        type=Path,
+        metavar="TREE",
+        help="paired A/B: the --shape/--n/--records/--telemetry case, alternating fresh processes between "
+        "another checkout of dad-studio (e.g. a `git worktree` of an older commit) and this one",
+    )
+    ap.add_argument("--pairs", type=int, default=20, help="pairs for --against")
     args = ap.parse_args()
     if args.one:
         print(json.dumps(one(args.shape, args.n, args.sleep, args.records == "on", args.telemetry == "on")))
         return 0
+    if args.against is not None:
+        return paired(args)
     if args.setup_peers:
         setup_peers()
     print(f"# engine bench: medians of {args.reps}, a fresh process per measurement; load {os.getloadavg()}")
@@ -313,6 +326,42 @@ def main() -> int:
             if shape == "chain" and n == 1000:
                 chain1000[f"{peer} {row['variant']}"] = row
     _print_relative(chain1000)
+    return 0
+
+
+def paired(args: argparse.Namespace) -> int:
+    """This checkout against another, one case, in alternating fresh processes (base first in each pair):
+    the machine's slow and quick minutes fall on both sides alike, so the median of the per-pair ratios
+    is steadier than two medians taken minutes apart. Both sides run this script's measurement; only
+    `dad_studio` is imported from each tree (PYTHONPATH)."""
+    base = args.against.resolve()
+    if not (base / "dad_studio" / "__init__.py").is_file():
+        print(f"--against {base}: not a dad-studio checkout (no dad_studio/__init__.py)", file=sys.stderr)
+        return 2
+    trees = {"base": base, "this": HERE.parent}
+    cmd = [sys.executable, __file__, "--one", "--shape", args.shape, "--n", str(args.n), "--sleep", str(args.sleep)]
+    cmd += ["--records", args.records, "--telemetry", args.telemetry]
+    runs: dict[str, list[dict[str, Any]]] = {"base": [], "this": []}
+    for _ in range(args.pairs):
+        for side, tree in trees.items():
+            env = {**bench_env(), "PYTHONPATH": str(tree)}
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=600, env=env)
+            if proc.returncode != 0:
+                print(f"{side} ({tree}) failed: {proc.stderr.strip()[-500:]}", file=sys.stderr)
+                return 1
+            runs[side].append(_json_line(proc.stdout))
+    print(
+        f"# paired: {args.shape} of {args.n}, records {args.records}, telemetry {args.telemetry}; "
+        f"{args.pairs} pairs, fresh processes, base first; load {os.getloadavg()}"
+    )
+    for key, label in (("per_node_us", "µs/node wall"), ("run_cpu_s", "run CPU s")):
+        b = [r[key] for r in runs["base"]]
+        t = [r[key] for r in runs["this"]]
+        ratios = [y / x for x, y in zip(b, t, strict=True) if x]
+        print(
+            f"{label}: base {statistics.median(b):.4g} ({base}), this {statistics.median(t):.4g} ({HERE.parent}); "
+            f"median of the pair ratios {statistics.median(ratios):.2f} (this / base)"
+        )
     return 0
 
 
