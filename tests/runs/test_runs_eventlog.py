@@ -211,3 +211,19 @@ def test_a_file_system_that_cannot_reserve_a_later_window_gets_lines_written(
     assert path.read_bytes() == b"".join(lines)  # written, not mapped: no zero tail while open
     log.close()
     assert path.read_bytes() == b"".join(lines)
+
+
+def test_where_blocks_cannot_be_reserved_the_log_is_never_mapped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """macOS and Windows have no posix_fallocate: a mapped page without reserved blocks could SIGBUS."""
+    monkeypatch.setattr(eventlog_module, "_CAN_RESERVE", False)
+    path = tmp_path / "events.jsonl"
+    log = LogFile(path)
+    assert not log.mapped
+    lines = _lines(20)
+    for line in lines:
+        log.append(line)
+    assert path.read_bytes() == b"".join(lines)  # written as they come: no zero tail while open
+    log.close()
+    assert path.read_bytes() == b"".join(lines)
