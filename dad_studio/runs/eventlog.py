@@ -26,6 +26,7 @@ from __future__ import annotations
 import errno
 import mmap
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -52,6 +53,9 @@ class LogFile:
     __slots__ = ("_base", "_end", "_fd", "_limit", "_map", "mapped")
 
     def __init__(self, path: Path) -> None:
+        """Open the log, creating it; an existing one first loses what a killed writer left after its
+        last whole line (the window's zeros, a partial line), so appending starts on a fresh line."""
+        _drop_torn_tail(path)
         self._fd: int | None = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
         self._end = os.fstat(self._fd).st_size
         """Where the next line goes: the end of the data (the file's size once closed)."""
@@ -141,17 +145,35 @@ def without_padding(raw: bytes) -> bytes:
 
 
 def data_end(f: BinaryIO, size: int) -> int:
-    """The offset just past the log's last non-zero byte (its size when it has no zero tail),
-    reading backwards from `size` in chunks: the tail can be up to a window of zeros."""
-    end = size
+    """The offset just past the log's last non-zero byte (its size when it has no zero tail): the tail
+    can be up to a window of zeros."""
+    return _scan_back(f, size, lambda block: len(block.rstrip(b"\0")))
+
+
+def _scan_back(f: BinaryIO, end: int, found: Callable[[bytes], int]) -> int:
+    """Read backwards from `end` in chunks until `found(chunk)` is not 0: the offset it points at
+    (`found` returns a position within the chunk plus one); 0 when no chunk has it."""
     while end > 0:
         start = max(0, end - _CHUNK)
         f.seek(start)
-        block = f.read(end - start).rstrip(b"\0")
-        if block:
-            return start + len(block)
+        at = found(f.read(end - start))
+        if at:
+            return start + at
         end = start
     return 0
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a log after its last newline (before the zero tail), if anything follows it."""
+    try:
+        f = open(path, "r+b")  # noqa: SIM115 (closed by the with below)
+    except FileNotFoundError:
+        return
+    with f:
+        size = f.seek(0, os.SEEK_END)
+        end = _scan_back(f, data_end(f, size), lambda block: block.rfind(b"\n") + 1)
+        if end != size:
+            f.truncate(end)
 
 
 def read_appended(path: Path, offset: int) -> tuple[bytes, int] | None:

@@ -29,7 +29,7 @@ from dad_studio.runs.common import (
     process_identity,
     utc_timestamp,
 )
-from dad_studio.runs.eventlog import LogFile, data_end
+from dad_studio.runs.eventlog import LogFile
 from dad_studio.runs.redact import Redactor, scrub
 
 Durability = Literal["process", "power"]
@@ -93,9 +93,7 @@ class RunWriter:
         full["flow_sha256"] = full.get("flow_sha256") or hashlib.sha256(flow_snapshot).hexdigest()
         self._manifest = self._redact(full)
         self._write_manifest()
-        path = self.events_path
-        _drop_torn_tail(path)
-        self._log = LogFile(path)
+        self._log = LogFile(self.events_path)  # an existing log (--resume) loses a killed writer's torn tail
         if self._durability == "power":
             _fsync_dir(self._run_dir)  # the new names (log, snapshot, manifest) survive a power cut too
 
@@ -222,28 +220,3 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _drop_torn_tail(path: Path) -> None:
-    """Cut what a killed writer left after its last whole line (the zero tail of the log's window, a
-    partial line), so appending again starts on a fresh line."""
-    try:
-        f = open(path, "r+b")  # noqa: SIM115 (closed below, on every path)
-    except FileNotFoundError:
-        return
-    with f:
-        size = f.seek(0, os.SEEK_END)
-        end = data_end(f, size)
-        while end > 0:
-            start = max(0, end - _TAIL_CHUNK)
-            f.seek(start)
-            cut = f.read(end - start).rfind(b"\n")
-            if cut >= 0:
-                end = start + cut + 1
-                break
-            end = start
-        if end != size:
-            f.truncate(end)
-
-
-_TAIL_CHUNK = 1 << 16

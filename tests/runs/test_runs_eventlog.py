@@ -54,11 +54,20 @@ def test_lines_cross_window_ends_and_the_closed_file_is_exactly_its_lines(
     assert path.read_bytes().endswith(big + b'{"seq": 302}\n')
 
 
-def test_a_file_that_cannot_be_mapped_gets_one_write_per_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object, **kwargs: object) -> mmap.mmap:
-        raise OSError(19, "No such device")  # what a file system without shared maps answers
+@pytest.mark.parametrize("why", ["no posix_fallocate", "mmap refused"])
+def test_a_log_that_cannot_be_mapped_gets_one_write_per_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, why: str
+) -> None:
+    """macOS and Windows have no posix_fallocate (a mapped page without reserved blocks could SIGBUS);
+    a file system without shared maps refuses mmap."""
+    if why == "no posix_fallocate":
+        monkeypatch.setattr(eventlog_module, "_CAN_RESERVE", False)
+    else:
 
-    monkeypatch.setattr(eventlog_module.mmap, "mmap", refuse)
+        def refuse(*args: object, **kwargs: object) -> mmap.mmap:
+            raise OSError(19, "No such device")  # what a file system without shared maps answers
+
+        monkeypatch.setattr(eventlog_module.mmap, "mmap", refuse)
     path = tmp_path / "events.jsonl"
     log = LogFile(path)
     assert not log.mapped
@@ -66,6 +75,7 @@ def test_a_file_that_cannot_be_mapped_gets_one_write_per_line(tmp_path: Path, mo
     for line in lines:
         log.append(line)
         assert path.stat().st_size == sum(map(len, lines[: lines.index(line) + 1]))  # no zero tail, ever
+    assert path.read_bytes() == b"".join(lines)  # written as they come
     log.sync()
     log.close()
     assert path.read_bytes() == b"".join(lines)
@@ -209,21 +219,5 @@ def test_a_file_system_that_cannot_reserve_a_later_window_gets_lines_written(
         log.append(line)
     assert not log.mapped
     assert path.read_bytes() == b"".join(lines)  # written, not mapped: no zero tail while open
-    log.close()
-    assert path.read_bytes() == b"".join(lines)
-
-
-def test_where_blocks_cannot_be_reserved_the_log_is_never_mapped(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """macOS and Windows have no posix_fallocate: a mapped page without reserved blocks could SIGBUS."""
-    monkeypatch.setattr(eventlog_module, "_CAN_RESERVE", False)
-    path = tmp_path / "events.jsonl"
-    log = LogFile(path)
-    assert not log.mapped
-    lines = _lines(20)
-    for line in lines:
-        log.append(line)
-    assert path.read_bytes() == b"".join(lines)  # written as they come: no zero tail while open
     log.close()
     assert path.read_bytes() == b"".join(lines)
