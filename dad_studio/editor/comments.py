@@ -8,7 +8,6 @@ same Comment objects at the same positions), so the file bytes after undo equal 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from dad_studio.model.definitions import MAX_ID_LENGTH
 
 from .commands import Command
 from .errors import CommandError, ComponentPath
+from .ids import free_id
 
 if TYPE_CHECKING:
     from .document import FlowDocument
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 Rect = tuple[int, int, int, int]
 """x, y, width, height in scene units."""
 
-_SUFFIX = re.compile(r"_(\d+)$")
 EDITABLE = frozenset({"text", "x", "y", "width", "height", "color"})
 
 
@@ -149,15 +148,7 @@ class EditComment(Command):
 
 def unique_comment_id(doc: FlowDocument, cpath: ComponentPath, base: str = "comment", taken: Iterable[str] = ()) -> str:
     """``base`` if no comment of the component uses it, else base_2, base_3..."""
-    used = {c.id for c in doc.component(cpath).comments} | set(taken)
-    base = base if ID_PATTERN.match(base) and len(base) <= MAX_ID_LENGTH - 8 else "comment"
-    if base not in used:
-        return base
-    stem = _SUFFIX.sub("", base) or base
-    n = 2
-    while f"{stem}_{n}" in used:
-        n += 1
-    return f"{stem}_{n}"
+    return free_id(base, {c.id for c in doc.component(cpath).comments} | set(taken), "comment")
 
 
 def new_comment(comment_id: str, text: str, rect: Iterable[float], color: str | None = None) -> Comment:

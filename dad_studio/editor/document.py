@@ -7,7 +7,6 @@ runs lazily on demand and is cached per revision.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,9 +31,8 @@ from .commands import Command, MacroCommand, Position
 from .comments import CommentOps
 from .errors import CommandError, ComponentPath
 from .graph import materialize_edges
+from .ids import free_id
 from .ops import DocumentOps
-
-_SUFFIX = re.compile(r"_(\d+)$")
 
 
 class FlowDocument(DocumentOps, CommentOps):
@@ -183,15 +181,7 @@ class FlowDocument(DocumentOps, CommentOps):
 
     def unique_id(self, cpath: ComponentPath, base: str, taken: set[str] | None = None) -> str:
         """``base`` if free, else base_2, base_3... (a trailing _N of base is replaced)."""
-        used = self.component(cpath).nodes.keys() | (taken or set())
-        base = base if ID_PATTERN.match(base) else "node"
-        if base not in used:
-            return base
-        stem = _SUFFIX.sub("", base) or base
-        n = 2
-        while f"{stem}_{n}" in used:
-            n += 1
-        return f"{stem}_{n}"
+        return free_id(base, self.component(cpath).nodes.keys() | (taken or set()), "node")
 
     # -- undo stack -------------------------------------------------------------------------------
 

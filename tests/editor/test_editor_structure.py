@@ -10,6 +10,7 @@ import pytest
 
 from dad_studio.editor import CommandError, FlowDocument, clipboard
 from dad_studio.model import FlowDefinition
+from dad_studio.model.definitions import MAX_ID_LENGTH
 
 
 def edges_of(doc: FlowDocument, cpath: tuple[str, ...] = ()) -> set[tuple[str, str, str, str | None]]:
@@ -149,6 +150,19 @@ def test_paste_into_a_nested_body_and_duplicate() -> None:
     assert dup == ["start_2", "x_2"]
     assert ("start_2", "x_2", "success", None) in edges_of(doc)
     assert doc.component().layout["start_2"] == (40, 40)
+
+
+def test_duplicate_of_an_id_at_the_length_limit_stays_within_it() -> None:
+    """A free id is cut to fit, never one character past MAX_ID_LENGTH (which the add would refuse)."""
+    doc = FlowDocument()
+    long = "a" * MAX_ID_LENGTH
+    doc.add_node((), long, "noop")
+    first = doc.duplicate((), [long])
+    second = doc.duplicate((), [long])
+    assert first == ["a" * (MAX_ID_LENGTH - 2) + "_2"] and second == ["a" * (MAX_ID_LENGTH - 2) + "_3"]
+    note = doc.add_comment((), "a note", (0, 0, 100, 40), comment_id="c" * MAX_ID_LENGTH)
+    doc.duplicate((), [], comments=[note])
+    assert {c.id for c in doc.component().comments} == {note, "c" * (MAX_ID_LENGTH - 2) + "_2"}
 
 
 def test_align() -> None:
