@@ -291,6 +291,11 @@ def test_input_forms_are_answered_by_typing_and_the_inbox_lists_both(
         assert not open_forms[0].isModal()
         await until(lambda: studio.canvas.scene.nodes["first"].run_status == "waiting_input")
         assert studio.canvas.scene.nodes["second"].run_status == "waiting_input"
+        # the context tree shows that status whole (the column fits it; names are cut in the middle)
+        tree = runs.context.tree
+        await until(lambda: runs.context.rows().get(("node", "asking.first")) == "waiting for input")
+        assert tree.columnWidth(1) > tree.fontMetrics().horizontalAdvance("waiting for input") + 4
+        assert tree.textElideMode() == QtCore.Qt.TextElideMode.ElideMiddle
 
         form = runs.open_form(session.inputs["asking.first"])
         topic = form.widgets["topic"]

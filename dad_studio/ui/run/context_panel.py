@@ -72,7 +72,13 @@ class ContextPanel(RunPanel):
         self.tree.header().setMinimumSectionSize(50)
         # the names need the room: in the default dock width the element ids were cut to 2-3 letters
         self.tree.setIndentation(12)
-        self.tree.setColumnWidth(1, 112)
+        # a run id's distinct part is its end (run_20261128_020525_90dfb4): cut names in the middle
+        self.tree.setTextElideMode(QtCore.Qt.TextElideMode.ElideMiddle)
+        # wide enough for the longest status, "waiting for input": the one that asks the user to act
+        status_width = max(
+            self.tree.fontMetrics().horizontalAdvance(text) for text in (*RUN_LABELS.values(), "completed")
+        )
+        self.tree.setColumnWidth(1, status_width + 14)
         self.tree.setColumnWidth(2, 50)
         self.scope = QtWidgets.QTreeWidget()
         self.scope.setHeaderLabels(["In scope", "Value"])
