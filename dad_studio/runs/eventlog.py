@@ -12,7 +12,11 @@ The window is mapped ahead of the data, so the file is longer than its events wh
 the bytes past the last event are zeros (a sparse tail, no disk used). `close` cuts the file to its
 data. A log whose writer was killed keeps its zero tail: readers stop at the first NUL byte
 (`without_padding`, `data_end`); no JSON line can contain one (a NUL inside a string is written
-escaped, as \\u0000). Reopening the log (`--resume`) cuts the torn line and the zeros first.
+escaped, as \\u0000). Reopening the log (`--resume`) cuts the torn line and the zeros first, and a
+reader that finds the writer dead cuts the zeros (`cut_padding`), so the file is plain JSON lines
+again for other tools (jq, tail). The writer holds an exclusive `flock` on the log while it is open:
+that is how a reader knows nobody writes past the data any more (a cut under a live writer's map
+would kill that writer with SIGBUS at its next line).
 
 Each window's blocks are reserved (`posix_fallocate`) before it is mapped: a copy into a page the
 disk has no room for would kill the process with SIGBUS, where a full disk must be an error the run
@@ -24,13 +28,22 @@ one `write()` per line on its `O_APPEND` descriptor, the way it was written befo
 from __future__ import annotations
 
 import errno
+import logging
 import mmap
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["WINDOW", "LogFile", "data_end", "read_appended", "without_padding"]
+try:
+    import fcntl
+except ImportError:  # not POSIX: no writer lock, and no map (so no zero tail to cut either)
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["WINDOW", "LogFile", "cut_padding", "data_end", "read_appended", "without_padding"]
+
+log = logging.getLogger(__name__)
 
 WINDOW = 1 << 20
 """Bytes mapped at a time (1 MiB: a thousand no-op nodes); the next window is mapped when a line
@@ -45,6 +58,12 @@ _CANNOT_MAP = frozenset(
     if hasattr(errno, name)
 )
 """What a file system that cannot reserve blocks or map a file answers: the log writes lines instead."""
+LOCK_WAIT_S = 2.0
+"""How long a new writer waits for the log's lock: a reader's cut holds it for microseconds."""
+_NO_LOCKS = frozenset(
+    getattr(errno, name) for name in ("ENOLCK", "EOPNOTSUPP", "ENOTSUP", "ENOSYS") if hasattr(errno, name)
+)
+"""What a file system without flock answers."""
 
 
 class LogFile:
@@ -55,9 +74,15 @@ class LogFile:
     def __init__(self, path: Path) -> None:
         """Open the log, creating it; an existing one first loses what a killed writer left after its
         last whole line (the window's zeros, a partial line), so appending starts on a fresh line."""
-        _drop_torn_tail(path)
-        self._fd: int | None = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
-        self._end = os.fstat(self._fd).st_size
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+        try:
+            _take_writer_lock(fd, path)  # released when the descriptor closes
+            _drop_torn_tail(path)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd: int | None = fd
+        self._end = os.fstat(fd).st_size
         """Where the next line goes: the end of the data (the file's size once closed)."""
         self._map: mmap.mmap | None = None
         self._base = 0
@@ -174,6 +199,54 @@ def _drop_torn_tail(path: Path) -> None:
         end = _scan_back(f, data_end(f, size), lambda block: block.rfind(b"\n") + 1)
         if end != size:
             f.truncate(end)
+
+
+def _take_writer_lock(fd: int, path: Path) -> None:
+    """Hold the log's exclusive flock (see the module docstring). Another writer holding it is an
+    error; a file system without locks is not (the log is written as before, never cut by readers)."""
+    if fcntl is None:
+        return
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise BlockingIOError(errno.EWOULDBLOCK, f"another process is writing {path}") from None
+            time.sleep(0.01)
+        except OSError as exc:
+            if exc.errno in _NO_LOCKS:
+                return
+            raise
+
+
+def cut_padding(path: Path) -> bool:
+    """Cut the zero tail that a killed writer left after its last line, if no writer holds the log;
+    True when something was cut. For a reader that has found the writer dead: the file becomes plain
+    JSON lines again. A partial last line stays (readers skip it; `--resume` cuts it). Best effort: a
+    log that cannot be opened for writing (read-only copy, another owner) or locked is left as it is,
+    and readers still stop at its first NUL byte."""
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a live writer (or a file system without locks): no
+        with open(fd, "r+b", closefd=False) as f:
+            size = f.seek(0, os.SEEK_END)
+            end = data_end(f, size)
+        if end == size:
+            return False
+        os.ftruncate(fd, end)
+        return True
+    except OSError as exc:
+        log.debug("left the zero tail of %s: %s", path, exc)
+        return False
+    finally:
+        os.close(fd)  # and with it the lock
 
 
 def read_appended(path: Path, offset: int) -> tuple[bytes, int] | None:

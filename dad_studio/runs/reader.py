@@ -22,9 +22,10 @@ from dad_studio.runs.common import (
     MANIFEST_NAME,
     RESULT_EVENT_TYPES,
     RunNotFound,
+    host_name,
     process_alive,
 )
-from dad_studio.runs.eventlog import data_end, without_padding
+from dad_studio.runs.eventlog import cut_padding, data_end, without_padding
 
 _COMMON_KEYS = frozenset({"seq", "ts", "type", "path"})
 _TAIL_BYTES = 1 << 16
@@ -159,6 +160,9 @@ def read_run(run_dir: Path, *, load_events: bool = True) -> RunRecord:
         completed = tail_run_completed(events_path)
     results = results_of(events)
     status = derive_status(manifest, completed)
+    if status == "interrupted" and manifest.get("status") in (None, "running") and manifest.get("host") == host_name():
+        # its writer died on this host: the log's zero tail (runs.eventlog) is cut, under the writer lock
+        cut_padding(events_path)
     counts = _mapping(completed, "counts") or _mapping(manifest, "counts")
     usage = _mapping(completed, "usage") or _mapping(manifest, "usage")
     if load_events and not counts:

@@ -161,7 +161,15 @@ def test_a_killed_writers_log_reads_back_and_reopening_cuts_the_torn_line_and_th
     record = read_run(run_dir)
     assert record.status == "interrupted" and record.problems == []
     assert [e["seq"] for e in record.events] == [1, 2, 3]
+    # the reader found the writer dead and cut the zeros (under the writer lock, free now): plain JSON
+    # lines again for other tools, the torn line kept as a killed write() would have left it
+    raw = (run_dir / "events.jsonl").read_bytes()
+    assert b"\0" not in raw and raw.endswith(b'"type": "node_sta')
+    assert [json.loads(line)["seq"] for line in raw.splitlines()[:-1]] == [1, 2, 3]
     assert Replay(run_dir).status == "interrupted" and len(Replay(run_dir)) == 3
+    with RunIndex(tmp_path) as index:
+        (row,) = index.list()
+        assert row["status"] == "interrupted" and row["counts"] == {"completed": 1}
 
     again = RunWriter(run_dir)
     again.open({"root_component_id": "main"}, b"{}")  # what --resume does to the old folder's log
@@ -170,6 +178,34 @@ def test_a_killed_writers_log_reads_back_and_reopening_cuts_the_torn_line_and_th
     record = read_run(run_dir)
     assert [e["seq"] for e in record.events] == [1, 2, 3, 4] and record.problems == []
     assert b"\0" not in (run_dir / "events.jsonl").read_bytes()
+
+
+@needs_map
+def test_a_live_writer_keeps_its_log_whole_even_when_its_run_looks_dead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The zero tail is cut only under the writer's flock: a reader that takes a live run for a dead
+    one (a wrong pid in run.json) must not cut the file under the writer's map (SIGBUS at its next
+    line). And one log has one writer at a time."""
+    run_dir = tmp_path / "run_alive"
+    writer, log = _open_run(run_dir)
+    log.node("main.a")
+    manifest = json.loads((run_dir / "run.json").read_text())
+    manifest["pid"] = 2**22 + 12345  # no such process: the run reads as interrupted
+    (run_dir / "run.json").write_text(json.dumps(manifest))
+    size = (run_dir / "events.jsonl").stat().st_size
+    assert read_run(run_dir).status == "interrupted"
+    assert (run_dir / "events.jsonl").stat().st_size == size  # not cut: the writer holds the lock
+    assert eventlog_module.cut_padding(run_dir / "events.jsonl") is False
+
+    monkeypatch.setattr(eventlog_module, "LOCK_WAIT_S", 0.05)
+    with pytest.raises(BlockingIOError, match="another process is writing"):
+        LogFile(run_dir / "events.jsonl")
+    log.node("main.b")  # the writer goes on through its map
+    writer.close()
+    raw = (run_dir / "events.jsonl").read_bytes()
+    assert b"\0" not in raw and [json.loads(line)["type"] for line in raw.splitlines()][-1] == "node_completed"
+    assert eventlog_module.cut_padding(run_dir / "events.jsonl") is False  # closed: nothing to cut
 
 
 @needs_map
