@@ -308,3 +308,30 @@ def test_panel_drop_mime_is_the_type_id(window: MainWindow) -> None:
     item = palette.item(0)
     data = palette.mimeData([item])
     assert bytes(data.data(NODE_TYPE_MIME).data()).decode() == item.data(TYPE_ROLE)
+
+
+def _hint_pixels(win: MainWindow) -> int:
+    """Pixels well off the canvas background in a band across the middle of the view, where an empty
+    component's hint is written (every 2nd pixel of the band)."""
+    view = win.canvas.view
+    assert view.palette_colours is not None
+    background = view.palette_colours.background.lightness()
+    image = view.viewport().grab().toImage()
+    w, h = image.width(), image.height()
+    return sum(
+        abs(QtGui.QColor(image.pixel(x, y)).lightness() - background) > 40
+        for y in range(h // 2 - 30, h // 2 + 30, 2)
+        for x in range(w // 4, 3 * w // 4, 2)
+    )
+
+
+def test_an_empty_canvas_says_how_to_start_until_something_is_on_it(window: MainWindow) -> None:
+    assert window.doc is not None and not window.doc.component().nodes
+    assert _hint_pixels(window) > 100  # the hint, drawn over the grid
+    drop_type(window, "noop", QtCore.QPoint(40, 40))  # a real palette drop, in the view's corner
+    assert len(window.doc.component().nodes) == 1
+    assert _hint_pixels(window) == 0  # gone, and nothing else in the middle
+    window.doc.undo()
+    assert _hint_pixels(window) > 100  # empty again: back
+    window.doc.add_comment((), "a note", (-6000, -6000, 200, 80))  # a comment, far off screen, counts too
+    assert _hint_pixels(window) == 0

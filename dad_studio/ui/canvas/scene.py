@@ -84,6 +84,7 @@ class CanvasScene(QtWidgets.QGraphicsScene):
         self.addItem(item)
         self.nodes[node_id] = item
         self.overview.node_changed(item, moved=True)
+        self._emptiness_may_have_changed()
         return item
 
     def remove_node(self, node_id: str) -> None:
@@ -94,6 +95,7 @@ class CanvasScene(QtWidgets.QGraphicsScene):
             self.remove_edge(edge.edge)
         self.removeItem(item)
         self.overview.node_removed(item)
+        self._emptiness_may_have_changed()
 
     def rename_node(self, old: str, new: str) -> None:
         item = self.nodes.pop(old, None)
@@ -159,6 +161,7 @@ class CanvasScene(QtWidgets.QGraphicsScene):
         item.on_rect, item.on_text = self.on_comment_rect, self.on_comment_text
         self.addItem(item)
         self.comments[comment.id] = item
+        self._emptiness_may_have_changed()
         return item
 
     def update_comment(self, comment: Comment) -> None:
@@ -171,6 +174,13 @@ class CanvasScene(QtWidgets.QGraphicsScene):
         if item is not None:
             item.finish_editing(commit=False)
             self.removeItem(item)
+            self._emptiness_may_have_changed()
+
+    def _emptiness_may_have_changed(self) -> None:
+        """The first item in or the last one out: repaint every view whole, for the empty canvas's hint
+        (CanvasView.drawForeground), which the repaint of the item's own area would leave half drawn."""
+        if len(self.nodes) + len(self.comments) <= 1:
+            self.update()
 
     # -- reading -----------------------------------------------------------------------------------
 

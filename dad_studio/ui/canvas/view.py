@@ -19,6 +19,19 @@ ZOOM_SETTLE_MS = 250
 """After the last wheel step, node pixmap caches come back (see CanvasView.zoom_by)."""
 
 
+def empty_hint() -> str:
+    """What an empty component's canvas says (the studio's first screen for a new flow), with this
+    platform's key for Open (Ctrl+O, or ⌘O on macOS)."""
+    open_key = QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Open).toString(
+        QtGui.QKeySequence.SequenceFormat.NativeText
+    )
+    return (
+        "Drag a node type from the palette to start,\n"
+        "or double-click the canvas (or press Tab) to add one by name.\n"
+        f"{open_key} opens a flow · F1 lists every shortcut"
+    )
+
+
 class CanvasView(QtWidgets.QGraphicsView):
     connect_requested = QtCore.Signal(str, str, str)  # source id, source port name, target id
     nodes_moved = QtCore.Signal(dict)  # {id: (x, y)}
@@ -58,6 +71,9 @@ class CanvasView(QtWidgets.QGraphicsView):
         self._settle.setInterval(ZOOM_SETTLE_MS)
         self._settle.timeout.connect(self._cache_after_zoom)
         self.zoom_changed.connect(self._update_item_cache)
+        self.empty_hint: str | None = empty_hint()
+        """Drawn in the middle of the view while the component has no node and no comment; None: never
+        (a read-only canvas, where the palette does not apply)."""
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -134,6 +150,24 @@ class CanvasView(QtWidgets.QGraphicsView):
         overview = self.canvas_scene.overview
         if overview.active:
             overview.paint(painter)
+        scene = self.canvas_scene
+        if self.empty_hint and not scene.nodes and not scene.comments:
+            self._paint_empty_hint(painter, self.empty_hint)
+
+    def _paint_empty_hint(self, painter: QtGui.QPainter, text: str) -> None:
+        """The hint in view coordinates (the same size at any zoom). The scene repaints the whole view
+        when it becomes empty or stops being so (CanvasScene.update), so no piece of it is left behind."""
+        pal = self.palette_colours
+        painter.save()
+        painter.resetTransform()
+        font = QtGui.QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        painter.setFont(font)
+        colour = QtGui.QColor(pal.text if pal is not None else self.palette().color(QtGui.QPalette.ColorRole.Text))
+        colour.setAlphaF(0.55)
+        painter.setPen(colour)
+        painter.drawText(self.viewport().rect(), int(QtCore.Qt.AlignmentFlag.AlignCenter), text)
+        painter.restore()
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)

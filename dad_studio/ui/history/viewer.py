@@ -156,6 +156,7 @@ class RunViewer(QtWidgets.QMainWindow):
         view.nodes_moved.disconnect(self.canvas._on_nodes_moved)
         view.type_dropped.disconnect(self.canvas.add_node_of_type)
         view.setAcceptDrops(False)
+        view.empty_hint = None  # a past run's flow is read here, not built
         # A snapshot's own validation problems are not what the viewer is about (and cost ~0.5 s on
         # thousands of nodes); its badges mark what changed in the file since (`_apply_marks`).
         self.canvas.refresh_problems = lambda: None  # type: ignore[method-assign]
