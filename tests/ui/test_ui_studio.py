@@ -8,8 +8,10 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from dad_studio.editor import FlowDocument
+from dad_studio.model import FlowDefinition, default_registry
 from dad_studio.ui.canvas.items import EdgeItem
 from dad_studio.ui.canvas.view import NODE_TYPE_MIME
+from dad_studio.ui.canvas.widget import CanvasWidget
 from dad_studio.ui.main_window import MainWindow
 from dad_studio.ui.palette import TYPE_ROLE
 from dad_studio.ui.template_edit import TemplateEdit
@@ -335,3 +337,36 @@ def test_an_empty_canvas_says_how_to_start_until_something_is_on_it(window: Main
     assert _hint_pixels(window) > 100  # empty again: back
     window.doc.add_comment((), "a note", (-6000, -6000, 200, 80))  # a comment, far off screen, counts too
     assert _hint_pixels(window) == 0
+
+
+def test_fit_keeps_a_wide_flow_clear_of_the_minimap(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The history screenshot's case: a flow wider than tall, in a canvas about 1,030 x 470 (the history
+    dock open), ends in the bottom-right corner where the minimap sits; the fit puts every node above it."""
+    registry = default_registry()
+    canvas = CanvasWidget(registry)
+    qtbot.addWidget(canvas)
+    canvas.resize(1045, 500)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    flow = FlowDefinition(id="review")
+    for i, node_id in enumerate(["fetch", "draft", "check", "publish"]):
+        flow.node(node_id, type="noop")
+        flow.layout[node_id] = (i * 230, 0)
+    flow.node("report_error", type="noop")
+    flow.layout["report_error"] = (3 * 230, 160)
+    canvas.set_document(FlowDocument(flow, registry=registry))
+    view, minimap = canvas.view, canvas.minimap
+    qtbot.waitUntil(lambda: minimap.geometry().bottom() == view.viewport().height() - 11)  # in its corner
+    assert 440 <= view.viewport().height() <= 490 and minimap.isVisible()
+    try:
+        view.fit()
+        for node_id, item in canvas.scene.nodes.items():
+            on_screen = view.mapFromScene(item.sceneBoundingRect()).boundingRect()
+            assert view.viewport().rect().contains(on_screen), node_id  # everything shown
+            assert not on_screen.intersects(minimap.geometry()), node_id  # nothing behind the minimap
+        minimap.hide()
+        view.fit()  # no minimap: the whole view is used again, the items centred in it
+        centre = view.mapFromScene(canvas.scene.itemsBoundingRect().center())
+        assert abs(centre.y() - view.viewport().height() / 2) <= 2
+    finally:
+        canvas.shutdown()

@@ -24,6 +24,7 @@ class Minimap(QtWidgets.QWidget):
         super().__init__(view.viewport())
         self.setObjectName("minimap")
         self.view = view
+        view.corner_overlay = self  # fit() keeps the items clear of it
         self.palette_colours: Palette | None = None
         self.setFixedSize(SIZE)
         self._pixmap = QtGui.QPixmap()

@@ -72,6 +72,8 @@ class CanvasView(QtWidgets.QGraphicsView):
         self._settle.timeout.connect(self._cache_after_zoom)
         self.zoom_changed.connect(self._update_item_cache)
         self.empty_hint: str | None = empty_hint()
+        self.corner_overlay: QtWidgets.QWidget | None = None
+        """A widget over the view's bottom-right corner (the minimap), which `fit` keeps the items clear of."""
         """Drawn in the middle of the view while the component has no node and no comment; None: never
         (a read-only canvas, where the palette does not apply)."""
 
@@ -117,7 +119,12 @@ class CanvasView(QtWidgets.QGraphicsView):
         super().hideEvent(event)
 
     def fit(self) -> None:
-        """Show every item; deferred until the view has its real size (a hidden view is 100x30)."""
+        """Show every item; deferred until the view has its real size (a hidden view is 100x30).
+
+        Never zoomed in past 100% (a small flow is shown at its size, centred). The minimap sits over
+        the view's bottom-right corner: when leaving its height free at the bottom costs at most 15% of
+        the zoom (a flow wider than tall, the usual case), the items are fitted above it, so none is
+        hidden behind it."""
         if not self.isVisible():
             self.fit_pending = True
             return
@@ -125,11 +132,24 @@ class CanvasView(QtWidgets.QGraphicsView):
         rect = self.canvas_scene.itemsBoundingRect()
         if rect.isEmpty():
             rect = QtCore.QRectF(-200, -150, 400, 300)
-        self.fitInView(rect.adjusted(-40, -40, 40, 40), QtCore.Qt.AspectRatioMode.KeepAspectRatio)
-        if self.transform().m11() > 1.2:
-            self.resetTransform()
-            self.scale(1.0, 1.0)
-            self.centerOn(rect.center())
+        rect = rect.adjusted(-40, -40, 40, 40)
+        viewport = QtCore.QRectF(self.viewport().rect())
+        area = viewport
+        overlay = self.corner_overlay
+        if overlay is not None and overlay.isVisibleTo(self):
+            above = QtCore.QRectF(
+                viewport.left(), viewport.top(), viewport.width(), viewport.height() - overlay.height() - 20
+            )
+            if above.height() > 0 and _fit_scale(rect, above) >= 0.85 * _fit_scale(rect, viewport):
+                area = above
+        scale = _fit_scale(rect, area)
+        if scale > 1.2:
+            scale = 1.0
+        self.resetTransform()
+        self.scale(scale, scale)
+        # the items' centre goes to the centre of `area`, not of the whole view
+        shift = (viewport.center() - area.center()) / scale
+        self.centerOn(rect.center() + shift)
         self.zoom_changed.emit()
 
     def _update_item_cache(self) -> None:
@@ -347,3 +367,8 @@ class CanvasView(QtWidgets.QGraphicsView):
         type_id = bytes(data.data(NODE_TYPE_MIME).data()).decode("utf-8")
         self.type_dropped.emit(type_id, self.mapToScene(event.position().toPoint()))
         event.acceptProposedAction()
+
+
+def _fit_scale(rect: QtCore.QRectF, area: QtCore.QRectF) -> float:
+    """The scale at which `rect` (scene units) just fits into `area` (view pixels)."""
+    return min(area.width() / max(rect.width(), 1.0), area.height() / max(rect.height(), 1.0))
