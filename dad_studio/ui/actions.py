@@ -5,6 +5,7 @@ The shortcuts help (F1) is generated from the same actions, so it cannot drift f
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,7 @@ def build_actions(win: MainWindow) -> dict[str, QtGui.QAction]:
         name: str,
         text: str,
         slot: Callable[[], object],
-        keys: Iterable[QtGui.QKeySequence | str] = (),
+        keys: Iterable[QtGui.QKeySequence | QtGui.QKeySequence.StandardKey | str] = (),
         tip: str = "",
         context: QtCore.Qt.ShortcutContext = QtCore.Qt.ShortcutContext.WindowShortcut,
     ) -> QtGui.QAction:
@@ -77,7 +78,7 @@ def build_actions(win: MainWindow) -> dict[str, QtGui.QAction]:
     align = graph.addMenu("Align")
     for how in ("left", "top", "hcenter", "vcenter"):
         label = {"hcenter": "Centres in a column", "vcenter": "Centres in a row"}.get(how, how.capitalize())
-        align.addAction(act(f"align_{how}", label, lambda h=how: win.align(h)))
+        align.addAction(act(f"align_{how}", label, functools.partial(win.align, how)))
     graph.addAction(act("auto_layout", "Auto &Layout", win.auto_layout, ["Ctrl+L"]))
     graph.addSeparator()
     graph.addAction(act("open_body", "&Open Body", lambda: _open_selected(win), ["Return"], context=canvas_only))

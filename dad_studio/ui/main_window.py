@@ -41,6 +41,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings = settings if settings is not None else QtCore.QSettings("dad-studio", "studio")
         self.state_dir = state_dir
         self.doc: FlowDocument | None = None
+        self.view_menu: QtWidgets.QMenu | None = None
+        """The View menu once the menus exist (actions.py): docks added later put their toggle in it."""
+        self.recent_menu: QtWidgets.QMenu | None = None
         self.setWindowIcon(icon("app"))
         self.resize(1400, 900)
         self.setDockNestingEnabled(True)
@@ -114,9 +117,8 @@ class MainWindow(QtWidgets.QMainWindow):
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         self.docks[name] = dock
-        view_menu = getattr(self, "view_menu", None)
-        if view_menu is not None:
-            view_menu.addAction(dock.toggleViewAction())
+        if self.view_menu is not None:
+            self.view_menu.addAction(dock.toggleViewAction())
         return dock
 
     def show_status(self, text: str) -> None:
@@ -283,7 +285,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._rebuild_recent_menu()
 
     def _rebuild_recent_menu(self) -> None:
-        menu: QtWidgets.QMenu | None = getattr(self, "recent_menu", None)
+        menu = self.recent_menu
         if menu is None:
             return
         menu.clear()

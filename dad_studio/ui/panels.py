@@ -71,6 +71,12 @@ class VariablesPanel(QtWidgets.QWidget):
                 self.table.setItem(row, 1, QtWidgets.QTableWidgetItem(json.dumps(value, ensure_ascii=False)))
         self._loading = False
 
+    def _cell(self, row: int, column: int) -> QtWidgets.QTableWidgetItem:
+        """The item of a row `reload` made (every row has both cells)."""
+        item = self.table.item(row, column)
+        assert item is not None, (row, column)
+        return item
+
     def _on_variables_changed(self, cpath: Any) -> None:
         if tuple(cpath) == self.cpath:
             self.reload()
@@ -97,7 +103,7 @@ class VariablesPanel(QtWidgets.QWidget):
 
     def remove_selected(self) -> None:
         rows = sorted({index.row() for index in self.table.selectedIndexes()}, reverse=True)
-        names = [self.table.item(r, 0).data(QtCore.Qt.ItemDataRole.UserRole) for r in rows]
+        names = [self._cell(r, 0).data(QtCore.Qt.ItemDataRole.UserRole) for r in rows]
         if not names:
             return
         self.doc.begin_macro("Remove variables")
@@ -111,12 +117,12 @@ class VariablesPanel(QtWidgets.QWidget):
         if self._loading or self.doc is None:
             return
         row = item.row()
-        old_name = self.table.item(row, 0).data(QtCore.Qt.ItemDataRole.UserRole)
-        new_name = self.table.item(row, 0).text().strip()
+        old_name = self._cell(row, 0).data(QtCore.Qt.ItemDataRole.UserRole)
+        new_name = self._cell(row, 0).text().strip()
         try:
-            value = json.loads(self.table.item(row, 1).text())
+            value = json.loads(self._cell(row, 1).text())
         except json.JSONDecodeError:
-            value = self.table.item(row, 1).text()  # bare text is taken as a string
+            value = self._cell(row, 1).text()  # bare text is taken as a string
         if new_name == old_name:
             self._run(lambda: self.doc.set_variable(self.cpath, new_name, value))
             return

@@ -7,6 +7,7 @@ document (undo, redo) are written into the editors with their signals blocked.
 
 from __future__ import annotations
 
+import functools
 import json
 import types
 import typing
@@ -197,7 +198,11 @@ def make_editor(
 
         def load_num(v: Any) -> None:
             spin.blockSignals(True)
-            spin.setValue(v if isinstance(v, int | float) else 0)
+            number = v if isinstance(v, int | float) else 0
+            if isinstance(spin, QtWidgets.QSpinBox):
+                spin.setValue(int(number))  # what Qt did with a float anyway: the problems panel names it
+            else:
+                spin.setValue(float(number))
             spin.blockSignals(False)
 
         spin.editingFinished.connect(lambda: commit(spin.value()))
@@ -425,7 +430,7 @@ class PropertiesPanel(QtWidgets.QScrollArea):
         self.doc.begin_macro(f"Set {node_id} settings")
         try:
             for key, item in value.items():
-                self._run(lambda k=key, v=item: self.doc.set_setting(self.cpath, node_id, (k,), v))
+                self._run(functools.partial(self.doc.set_setting, self.cpath, node_id, (key,), item))
         finally:
             self.doc.end_macro()
 

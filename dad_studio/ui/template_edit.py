@@ -119,8 +119,10 @@ class TemplateEdit(QtWidgets.QPlainTextEdit):
         cursor = self.textCursor()
         before = self.toPlainText()[: cursor.position()]
         match = OPEN_FORM.search(before)
+        popup = self.completer.popup()
         if match is None:
-            self.completer.popup().hide()
+            if popup is not None:
+                popup.hide()
             return
         words = self._variables if match.group(1) == "var" else self._elements
         model = self.completer.model()

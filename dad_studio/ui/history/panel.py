@@ -58,7 +58,8 @@ class HistoryPanel(QtWidgets.QWidget):
         self.proxy = RunFilterProxy(self)
         self.proxy.setSourceModel(self.model)
         self._bridge = _Bridge(self)
-        self._bridge.listed.connect(self._on_listed)
+        # the signal carries (object, object, object) across threads; the stubs cannot match a typed slot
+        self._bridge.listed.connect(self._on_listed)  # type: ignore[call-overload]
         self._worker: threading.Thread | None = None
         self._again = False
         self._retention_pending = False
@@ -139,9 +140,9 @@ class HistoryPanel(QtWidgets.QWidget):
         self.count_label = QtWidgets.QLabel("")
         self.count_label.setObjectName("history_count")
         buttons = QtWidgets.QHBoxLayout()
-        for widget in (self.open_button, self.compare_button, self.resume_button, self.delete_button,
-                       self.refresh_button):  # fmt: skip
-            buttons.addWidget(widget)
+        for push in (self.open_button, self.compare_button, self.resume_button, self.delete_button,
+                     self.refresh_button):  # fmt: skip
+            buttons.addWidget(push)
         buttons.addStretch(1)
         buttons.addWidget(self.count_label)
         buttons.addSpacing(16)

@@ -126,7 +126,7 @@ class RunTableModel(QtCore.QAbstractTableModel):
                     for column, keys in self._keys.items():
                         keys[i] = self._sort_value(row, column)
                     self._manifests.pop(run_id, None)
-                    self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+                    self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1), [])  # [] : every role
             return
         self.beginResetModel()
         self.rows = list(rows)
