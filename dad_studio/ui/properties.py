@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import types
 import typing
 from collections.abc import Callable
@@ -198,9 +199,11 @@ def make_editor(
 
         def load_num(v: Any) -> None:
             spin.blockSignals(True)
-            number = v if isinstance(v, int | float) else 0
+            # a value the setting cannot hold (2.5 for an int, 1e20, NaN) is shown as near as the box can;
+            # the problems panel names it
+            number = v if isinstance(v, int | float) and math.isfinite(v) else 0
             if isinstance(spin, QtWidgets.QSpinBox):
-                spin.setValue(int(number))  # what Qt did with a float anyway: the problems panel names it
+                spin.setValue(int(max(spin.minimum(), min(spin.maximum(), number))))
             else:
                 spin.setValue(float(number))
             spin.blockSignals(False)

@@ -14,7 +14,7 @@ from PySide6 import QtCore, QtWidgets
 from dad_studio.editor import FlowDocument
 from dad_studio.model import NodeType, default_registry
 from dad_studio.ui.main_window import MainWindow
-from dad_studio.ui.properties import JsonEdit
+from dad_studio.ui.properties import JsonEdit, make_editor
 
 
 class ToneSettings(BaseModel):
@@ -165,3 +165,28 @@ def test_retry_json_field_refused_by_the_model_changes_nothing(qtbot, studio: Ma
     assert retry is not None and retry.max_attempts == 3
     studio.actions_by_name["undo"].trigger()
     assert doc.node((), "t").retry is None
+
+
+def test_number_boxes_show_values_they_cannot_hold_without_failing(qapp: QtWidgets.QApplication) -> None:
+    """A hand-edited file can give an int setting 2.5, 1e20 or NaN (the problems panel names them):
+    the box shows what it can instead of raising inside a Qt slot."""
+    committed: list[Any] = []
+    spin, load, _ = make_editor("int", int, False, committed.append)
+    assert isinstance(spin, QtWidgets.QSpinBox)
+    for value, shown in (
+        (7, 7),
+        (2.5, 2),
+        (1e20, spin.maximum()),
+        (-1e20, spin.minimum()),
+        (float("nan"), 0),
+        ("x", 0),
+    ):
+        load(value)
+        assert spin.value() == shown, value
+    box, load_float, _ = make_editor("float", float, False, committed.append)
+    assert isinstance(box, QtWidgets.QDoubleSpinBox)
+    load_float(float("inf"))
+    assert box.value() == 0.0
+    load_float(1.25)
+    assert box.value() == 1.25
+    assert committed == []  # loading never commits
