@@ -202,3 +202,16 @@ def test_history_delete_and_retention(window: MainWindow, qloop, qtbot, tmp_path
     assert sorted(deleted) == sorted(r.name for r in runs[1:3])
     assert panel.visible_run_ids() == [runs[3].name]
     assert sorted(p.name for p in run_root.iterdir() if p.is_dir()) == [runs[3].name]
+
+
+def test_retention_settings_a_box_cannot_hold_open_as_its_nearest(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A hand-edited settings file must not break the panel (or the studio's start with it)."""
+    from dad_studio.ui.history.panel import HistoryPanel
+
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    settings.setValue("history/keep_last", "99999999999999")  # past a 32-bit int: Qt would warn and wrap
+    settings.setValue("history/newer_than_days", "soon")
+    panel = HistoryPanel(settings)
+    qtbot.addWidget(panel)
+    assert panel.keep_last.value() == panel.keep_last.maximum()
+    assert panel.newer_than.value() == 0

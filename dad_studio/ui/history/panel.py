@@ -404,9 +404,10 @@ class HistoryPanel(QtWidgets.QWidget):
             return
         for key, spin in (("history/keep_last", self.keep_last), ("history/newer_than_days", self.newer_than)):
             try:
-                spin.setValue(int(self.settings.value(key, 0) or 0))
-            except (TypeError, ValueError):
-                spin.setValue(0)
+                value = int(self.settings.value(key, 0) or 0)
+            except (TypeError, ValueError, OverflowError):  # a hand-edited settings file: start from 0
+                value = 0
+            spin.setValue(max(spin.minimum(), min(spin.maximum(), value)))
 
     def _save_setting(self, key: str, value: int) -> None:
         if self.settings is not None:
