@@ -72,10 +72,10 @@ class CanvasView(QtWidgets.QGraphicsView):
         self._settle.timeout.connect(self._cache_after_zoom)
         self.zoom_changed.connect(self._update_item_cache)
         self.empty_hint: str | None = empty_hint()
-        self.corner_overlay: QtWidgets.QWidget | None = None
-        """A widget over the view's bottom-right corner (the minimap), which `fit` keeps the items clear of."""
         """Drawn in the middle of the view while the component has no node and no comment; None: never
         (a read-only canvas, where the palette does not apply)."""
+        self.corner_overlay: QtWidgets.QWidget | None = None
+        """A widget over the view's bottom-right corner (the minimap), which `fit` keeps the items clear of."""
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -121,7 +121,7 @@ class CanvasView(QtWidgets.QGraphicsView):
     def fit(self) -> None:
         """Show every item; deferred until the view has its real size (a hidden view is 100x30).
 
-        Never zoomed in past 100% (a small flow is shown at its size, centred). The minimap sits over
+        A small flow is not blown up (past 120% it is shown at 100%, centred). The minimap sits over
         the view's bottom-right corner: when leaving its height free at the bottom costs at most 15% of
         the zoom (a flow wider than tall, the usual case), the items are fitted above it, so none is
         hidden behind it."""
