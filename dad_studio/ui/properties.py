@@ -199,8 +199,8 @@ def make_editor(
 
         def load_num(v: Any) -> None:
             spin.blockSignals(True)
-            # a value the setting cannot hold (2.5 for an int, 1e20, NaN) is shown as near as the box can;
-            # the problems panel names it
+            # a value the box cannot hold (2.5 for an int, 3e9, NaN) is shown as near as it can; the file
+            # keeps its value until the box is edited
             number = v if isinstance(v, int | float) and math.isfinite(v) else 0
             if isinstance(spin, QtWidgets.QSpinBox):
                 spin.setValue(int(max(spin.minimum(), min(spin.maximum(), number))))

@@ -168,7 +168,7 @@ def test_retry_json_field_refused_by_the_model_changes_nothing(qtbot, studio: Ma
 
 
 def test_number_boxes_show_values_they_cannot_hold_without_failing(qapp: QtWidgets.QApplication) -> None:
-    """A hand-edited file can give an int setting 2.5, 1e20 or NaN (the problems panel names them):
+    """A hand-edited file can give an int setting 2.5, 1e20 or NaN (values a 32-bit box cannot hold):
     the box shows what it can instead of raising inside a Qt slot."""
     committed: list[Any] = []
     spin, load, _ = make_editor("int", int, False, committed.append)
