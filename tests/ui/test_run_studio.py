@@ -302,7 +302,14 @@ def test_input_forms_are_answered_by_typing_and_the_inbox_lists_both(
         assert isinstance(topic, QtWidgets.QLineEdit) and topic.text() == "architecture"
         topic.clear()
         qtbot.keyClicks(topic, "layout")
-        qtbot.keyClicks(form.widgets["count"], "3x")  # the integer validator drops the x
+        count = form.widgets["count"]
+        assert isinstance(count, QtWidgets.QLineEdit)
+        count.clear()
+        qtbot.keyClicks(count, "-")  # let through while typed; submitted alone, it is said plainly
+        qtbot.mouseClick(form.ok_button, QtCore.Qt.MouseButton.LeftButton)
+        assert form.error.text() == "count: '-' is not a whole number" and form.isVisible()
+        count.clear()
+        qtbot.keyClicks(count, "3x")  # the integer validator drops the x
         qtbot.keyClick(form.widgets["deep"], QtCore.Qt.Key.Key_Space)
         tone = form.widgets["tone"]
         assert isinstance(tone, QtWidgets.QComboBox)

@@ -154,7 +154,10 @@ class InputForm(QtWidgets.QDialog):
                 if not text:
                     answer[name] = None  # the node applies the default (or says it is required)
                 elif kind == "integer":
-                    answer[name] = int(text)
+                    try:
+                        answer[name] = int(text)
+                    except ValueError:  # "-", which the validator lets through while it is typed
+                        raise ValueError(f"{name}: {text!r} is not a whole number") from None
                 elif kind == "number":
                     try:
                         answer[name] = float(text)
