@@ -77,7 +77,7 @@ class LogFile:
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
         try:
             _take_writer_lock(fd, path)  # released when the descriptor closes
-            _drop_torn_tail(path)
+            _cut_tail(fd, torn_line=True)
         except BaseException:
             os.close(fd)
             raise
@@ -188,17 +188,18 @@ def _scan_back(f: BinaryIO, end: int, found: Callable[[bytes], int]) -> int:
     return 0
 
 
-def _drop_torn_tail(path: Path) -> None:
-    """Cut a log after its last newline (before the zero tail), if anything follows it."""
-    try:
-        f = open(path, "r+b")  # noqa: SIM115 (closed by the with below)
-    except FileNotFoundError:
-        return
-    with f:
+def _cut_tail(fd: int, *, torn_line: bool) -> bool:
+    """Cut the log open at `fd` after its data (the zero tail a killed writer left), and with
+    `torn_line` also after its last newline (a line the writer never finished); True when it was cut."""
+    with open(fd, "rb", closefd=False) as f:
         size = f.seek(0, os.SEEK_END)
-        end = _scan_back(f, data_end(f, size), lambda block: block.rfind(b"\n") + 1)
-        if end != size:
-            f.truncate(end)
+        end = data_end(f, size)
+        if torn_line:
+            end = _scan_back(f, end, lambda block: block.rfind(b"\n") + 1)
+    if end == size:
+        return False
+    os.ftruncate(fd, end)
+    return True
 
 
 def _take_writer_lock(fd: int, path: Path) -> None:
@@ -235,13 +236,7 @@ def cut_padding(path: Path) -> bool:
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a live writer (or a file system without locks): no
-        with open(fd, "r+b", closefd=False) as f:
-            size = f.seek(0, os.SEEK_END)
-            end = data_end(f, size)
-        if end == size:
-            return False
-        os.ftruncate(fd, end)
-        return True
+        return _cut_tail(fd, torn_line=False)
     except OSError as exc:
         log.debug("left the zero tail of %s: %s", path, exc)
         return False

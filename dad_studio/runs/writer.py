@@ -3,7 +3,8 @@
 The hot path is `append`: one JSON line per event, copied into the log's shared memory map
 (`dad_studio.runs.eventlog`), so a kill -9 at any instant loses at most the line being written (which
 the reader drops as torn) and nothing is left in a user-space buffer. Large values go to
-content-addressed blobs first, so the log stays small enough to replay quickly. Secrets are redacted before anything reaches the disk.
+content-addressed blobs first, so the log stays small enough to replay quickly. Secrets are redacted
+before anything reaches the disk.
 """
 
 from __future__ import annotations
